@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// env is what a command may touch of the outside world; tests replace it.
+type env struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	log            *slog.Logger
+}
+
+// command is one subcommand. run gets the arguments after the command name.
+type command struct {
+	name    string
+	args    string // synopsis of the arguments, for help
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands is the visible list of what mailpull can do, in help order.
+func commands() []command {
+	return []command{
+		{"version", "", "print the version of mailpull", runVersion},
+		{"help", "[COMMAND]", "show help for mailpull or for one command", runHelp},
+	}
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// run parses the global flags, dispatches to a command and maps its error to
+// an exit code; main is the only caller of os.Exit.
+func run(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("mailpull", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.String("config", "", "configuration file (default /etc/mailpull/mailpull.toml, or $MAILPULL_CONFIG)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(e.stdout)
+			return ExitOK
+		}
+		return report(e, usageErrorf("%v", err))
+	}
+	if fs.NArg() == 0 {
+		printHelp(e.stderr)
+		return ExitUsage
+	}
+	cmd, ok := lookup(fs.Arg(0))
+	if !ok {
+		return report(e, usageErrorf("unknown command %q (see mailpull help)", fs.Arg(0)))
+	}
+	return report(e, cmd.run(ctx, e, fs.Args()[1:]))
+}
+
+// report prints err, if any, and returns its exit code.
+func report(e *env, err error) int {
+	if err == nil || errors.Is(err, errHelpShown) {
+		return ExitOK
+	}
+	fmt.Fprintf(e.stderr, "mailpull: %v\n", err)
+	return exitCode(err)
+}
+
+// newFlags returns a flag set for a command; parse prints its help on
+// -h/--help and reports bad flags as usage errors.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse runs fs.Parse and turns its errors into usage errors; -h is not one.
+func parse(e *env, fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		commandHelp(e.stdout, fs.Name(), fs)
+		return errHelpShown
+	}
+	if err != nil {
+		return usageErrorf("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+func commandHelp(w io.Writer, name string, fs *flag.FlagSet) {
+	c, _ := lookup(name)
+	fmt.Fprintf(w, "usage: mailpull %s %s\n\n%s\n", name, c.args, c.summary)
+	if fs == nil {
+		return
+	}
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	if b.Len() > 0 {
+		fmt.Fprintf(w, "\nflags:\n%s", b.String())
+	}
+}

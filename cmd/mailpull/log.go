@@ -1,0 +1,28 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/coreos/go-systemd/v22/journal"
+)
+
+// newLogger logs to w as slog text. Under journald the time is dropped, as
+// the journal stamps every line itself.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if underJournal() {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func underJournal() bool {
+	ok, err := journal.StderrIsJournalStream()
+	return err == nil && ok
+}
