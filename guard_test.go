@@ -49,6 +49,7 @@ var allowed = map[string]bool{
 	"github.com/emersion/go-smtp":      true,
 	"github.com/coreos/go-systemd/v22": true,
 	"github.com/go-ldap/ldap/v3":       true,
+	"github.com/pelletier/go-toml/v2":  true,
 }
 
 func TestDirectDependencies(t *testing.T) {
