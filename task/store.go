@@ -11,9 +11,9 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/mailpull/mailpull/internal/atomicfile"
+	"github.com/mailpull/mailpull/internal/tomlfile"
 )
 
 // Store keeps one file per task, <id>.toml, in Dir. Files are root-only
@@ -24,22 +24,6 @@ type Store struct {
 
 // ErrNotFound is returned for a task id that has no file.
 var ErrNotFound = errors.New("no such task")
-
-// FileError is a problem at a line of a task file.
-type FileError struct {
-	File string
-	Line int // 0 when the problem has no single line
-	Err  error
-}
-
-func (e *FileError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
-	}
-	return fmt.Sprintf("%s: %v", e.File, e.Err)
-}
-
-func (e *FileError) Unwrap() error { return e.Err }
 
 func (s Store) path(id string) string { return filepath.Join(s.Dir, id+".toml") }
 
@@ -57,80 +41,19 @@ func (s Store) Load(id string) (Task, error) {
 	}
 	t, err := Parse(s.path(id), data)
 	if err == nil && t.ID != id {
-		err = &FileError{File: s.path(id), Err: fmt.Errorf("id %q does not match the file name", t.ID)}
+		err = &tomlfile.Error{File: s.path(id), Err: fmt.Errorf("id %q does not match the file name", t.ID)}
 	}
 	return t, err
 }
 
 // Parse decodes and validates a task file. Every problem is reported at once,
-// each as a *FileError with the line of the offending key.
+// each as a *tomlfile.Error with the line of the offending key.
 func Parse(file string, data []byte) (Task, error) {
-	t := Task{}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	err := dec.Decode(&t)
-	var strict *toml.StrictMissingError
-	var derr *toml.DecodeError
-	switch {
-	case errors.As(err, &strict):
-		var errs []error
-		for i := range strict.Errors {
-			e := &strict.Errors[i]
-			row, _ := e.Position()
-			errs = append(errs, &FileError{File: file, Line: row, Err: fmt.Errorf("unknown key %q", strings.Join(e.Key(), "."))})
-		}
-		return t, errors.Join(errs...)
-	case errors.As(err, &derr):
-		row, _ := derr.Position()
-		return t, &FileError{File: file, Line: row, Err: errors.New(derr.Error())}
-	case err != nil:
-		return t, &FileError{File: file, Err: err}
+	var t Task
+	if err := tomlfile.Decode(file, data, &t); err != nil {
+		return t, err
 	}
-	return t, locate(file, data, t.Validate())
-}
-
-// locate turns the field errors of Validate into file errors with lines.
-func locate(file string, data []byte, err error) error {
-	if err == nil {
-		return nil
-	}
-	lines := keyLines(data)
-	var errs []error
-	for _, e := range unjoin(err) {
-		var fe *FieldError
-		line := 0
-		if errors.As(e, &fe) {
-			line = lines[fe.Field]
-		}
-		errs = append(errs, &FileError{File: file, Line: line, Err: e})
-	}
-	return errors.Join(errs...)
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-// keyLines maps each top-level key of a TOML document to its line.
-func keyLines(data []byte) map[string]int {
-	lines := map[string]int{}
-	p := unstable.Parser{KeepComments: false}
-	p.Reset(data)
-	for p.NextExpression() {
-		n := p.Expression()
-		if n.Kind != unstable.KeyValue {
-			continue
-		}
-		k := n.Key()
-		if !k.Next() {
-			continue
-		}
-		key := k.Node()
-		lines[string(key.Data)] = 1 + bytes.Count(data[:p.Shape(key.Raw).Start.Offset], []byte("\n"))
-	}
-	return lines
+	return t, tomlfile.Locate(file, data, t.Validate())
 }
 
 // Save validates t and writes its file atomically.

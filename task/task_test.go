@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mailpull/mailpull/internal/tomlfile"
 )
 
 func valid() Task {
@@ -75,8 +77,8 @@ func TestValidateReportsEveryField(t *testing.T) {
 		tk := valid()
 		c.edit(&tk)
 		err := tk.Validate()
-		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != c.field {
+		var ke *tomlfile.KeyError
+		if !errors.As(err, &ke) || ke.Key != c.field {
 			t.Errorf("%+v: error %v, want one on %s", tk, err, c.field)
 		}
 	}
@@ -86,7 +88,7 @@ func TestValidateAllAtOnce(t *testing.T) {
 	tk := valid()
 	tk.Port, tk.Security, tk.Schedule = 0, "tls", "x\n"
 	err := tk.Validate()
-	if n := len(unjoin(err)); n != 3 {
+	if n := len(tomlfile.Split(err)); n != 3 {
 		t.Fatalf("%d errors, want 3: %v", n, err)
 	}
 }
@@ -155,7 +157,7 @@ func TestParseUnknownKeysWithLines(t *testing.T) {
 	data, _ := Encode(valid())
 	doc := string(data) + "colour = \"red\"\nfolder = \"all\"\n"
 	_, err := Parse("x.toml", []byte(doc))
-	errs := unjoin(err)
+	errs := tomlfile.Split(err)
 	if len(errs) != 2 {
 		t.Fatalf("want 2 errors, got %v", err)
 	}

@@ -10,23 +10,17 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mailpull/mailpull/internal/tomlfile"
 )
 
-// FieldError is a bad value in one field of a task.
-type FieldError struct {
-	Field string // the task file's key
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
 // Validate checks every field and returns all problems at once, joined; each
-// is a *FieldError. It checks form only: whether the local user exists or the
+// is a *tomlfile.KeyError naming the task file's key. It checks form only: whether the local user exists or the
 // host resolves is for the caller, which knows the directory and network.
 func (t *Task) Validate() error {
 	var errs []error
 	add := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &tomlfile.KeyError{Key: field, Err: fmt.Errorf(format, args...)})
 	}
 	t.validateIdentity(add)
 	t.validateRemote(add)
