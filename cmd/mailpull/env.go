@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 )
 
@@ -15,6 +16,16 @@ type env struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	log            *slog.Logger
+	configFlag     string // --config, empty when not given
+}
+
+// config loads the configuration file that --config, MAILPULL_CONFIG or the
+// default names.
+func (e *env) config() (Config, string, error) {
+	file := configFile(e.configFlag)
+	named := e.configFlag != "" || os.Getenv("MAILPULL_CONFIG") != ""
+	cfg, err := loadConfig(file, named)
+	return cfg, file, err
 }
 
 // command is one subcommand. run gets the arguments after the command name.
@@ -28,6 +39,7 @@ type command struct {
 // commands is the visible list of what mailpull can do, in help order.
 func commands() []command {
 	return []command{
+		{"config", "check", "check the configuration file and report every problem in it", runConfig},
 		{"version", "", "print the version of mailpull", runVersion},
 		{"help", "[COMMAND]", "show help for mailpull or for one command", runHelp},
 	}
@@ -47,7 +59,7 @@ func lookup(name string) (command, bool) {
 func run(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("mailpull", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.String("config", "", "configuration file (default /etc/mailpull/mailpull.toml, or $MAILPULL_CONFIG)")
+	fs.StringVar(&e.configFlag, "config", "", "configuration file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(e.stdout)
