@@ -50,6 +50,7 @@ var allowed = map[string]bool{
 	"github.com/coreos/go-systemd/v22": true,
 	"github.com/go-ldap/ldap/v3":       true,
 	"github.com/pelletier/go-toml/v2":  true,
+	"go.etcd.io/bbolt":                 true,
 }
 
 func TestDirectDependencies(t *testing.T) {
