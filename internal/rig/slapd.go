@@ -45,6 +45,10 @@ type LDAPUser struct {
 	DN                                 string
 }
 
+// SlapdPagedLimit is how many entries a paged search of the service account
+// may return in all; slapd ends the search with sizeLimitExceeded beyond.
+const SlapdPagedLimit = 1000
+
 // ldapLockedForever is ppolicy's value for "locked until an admin unlocks".
 const ldapLockedForever = "000001010000Z"
 
@@ -118,7 +122,8 @@ func slapdUser(t testing.TB) []string {
 // config is slapd.conf: the schemas NethServer 8 uses, an mdb database
 // without fsync (tests need speed, not durability), and the overlays that
 // give memberOf and ppolicy locks. The default policy sets pwdLockout, so a
-// locked account cannot bind either.
+// locked account cannot bind either. The service account may page through
+// [SlapdPagedLimit] entries, so that tests can see a search cut short.
 func (s *Slapd) config(dir string) string {
 	svc := fmt.Sprintf("dn.exact=%q", s.BindDN)
 	return strings.Join([]string{
@@ -142,6 +147,7 @@ func (s *Slapd) config(dir string) string {
 		"overlay memberof",
 		"overlay ppolicy",
 		fmt.Sprintf("ppolicy_default %q", "cn=default,ou=Policies,"+s.BaseDN),
+		fmt.Sprintf("limits %s size.prtotal=%d", svc, SlapdPagedLimit),
 		"access to attrs=userPassword by " + svc + " read by anonymous auth by * none",
 		"access to * by " + svc + " read by * none",
 		"",
