@@ -6,12 +6,16 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 go test -v "$@" >"$log" 2>&1
 rc=$?
-# The verbose log is long; show the package results and every failure.
-grep -E '^(ok|FAIL|---|panic:|\?)|^\s+\S+_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' || true
+# The verbose log is long: show the package results, and the failures whole.
+grep -E '^(ok|FAIL|panic:|\?)|^--- FAIL' "$log"
+if [ $rc -ne 0 ]; then
+	echo "--- failures:"
+	awk '/^=== RUN/{buf=""} {buf=buf $0 "\n"} /^\s*--- FAIL/{printf "%s", buf; buf=""}' "$log" | tail -n 400
+	grep -E -B2 -A30 '^panic:' "$log" | head -n 200
+fi
 skips=$(grep -E -- '--- SKIP' "$log" || true)
 if [ -n "$skips" ]; then
 	echo "skipped tests (not allowed):"
-	echo "$skips"
 	grep -E -A3 -- '--- SKIP' "$log"
 	[ $rc -eq 0 ] && rc=1
 fi
