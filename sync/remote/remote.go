@@ -20,6 +20,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"github.com/mailpull/mailpull/sync/folders"
 )
 
 // Security modes.
@@ -98,44 +100,24 @@ func classifyDial(cfg *Config, err error) error {
 	return fmt.Errorf("connect to %s: %w", cfg.Addr(), temporary(err))
 }
 
-// open wraps conn in the task's security and returns the IMAP client.
+// open wraps conn in the task's security and returns the IMAP client. The
+// folder-name guard sits right under go-imap, above TLS.
 func open(conn net.Conn, cfg *Config) (*imapclient.Client, error) {
 	opts := &imapclient.Options{UnilateralDataHandler: cfg.Unilateral}
+	var err error
 	switch cfg.Security {
 	case None:
-		return imapclient.New(conn, opts), nil
 	case SSL:
-		tc, err := tlsClient(conn, cfg)
-		if err != nil {
-			return nil, err
-		}
-		return imapclient.New(tc, opts), nil
+		conn, err = tlsClient(conn, cfg)
 	case StartTLS:
-		return startTLS(conn, cfg, opts)
+		conn, err = upgrade(conn, cfg)
+	default:
+		err = fmt.Errorf("security %q: %w", cfg.Security, ErrConfig)
 	}
-	return nil, fmt.Errorf("security %q: %w", cfg.Security, ErrConfig)
-}
-
-// startTLS never falls back to plaintext: a refusal ends the session.
-func startTLS(conn net.Conn, cfg *Config, opts *imapclient.Options) (*imapclient.Client, error) {
-	tc, err := tlsConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts.TLSConfig = tc
-	c, err := imapclient.NewStartTLS(conn, opts)
-	if err == nil {
-		return c, nil
-	}
-	var certErr *CertError
-	if errors.As(err, &certErr) {
-		return nil, certErr
-	}
-	var imapErr *imap.Error
-	if errors.As(err, &imapErr) {
-		return nil, fmt.Errorf("%s: STARTTLS refused (%s): %w", cfg.Addr(), imapErr.Text, ErrStartTLS)
-	}
-	return nil, fmt.Errorf("%s: STARTTLS: %w", cfg.Addr(), temporary(err))
+	return imapclient.New(folders.Guard(conn), opts), nil
 }
 
 // login uses AUTHENTICATE PLAIN where offered, else LOGIN, then sends ID

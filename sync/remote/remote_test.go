@@ -253,3 +253,55 @@ func TestContextCancelUnblocks(t *testing.T) {
 		t.Fatal("dial succeeded against a silent server")
 	}
 }
+
+// scripted answers STARTTLS with reply and records whatever the client sends
+// afterwards.
+func scripted(t *testing.T, reply string) (Config, func() string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var got strings.Builder
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.WriteString(c, "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf) // the STARTTLS command
+		got.Write(buf[:n])
+		io.WriteString(c, reply)
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		n, _ = c.Read(buf)
+		got.Write(buf[:n])
+	}()
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+	sent := func() string { <-done; return got.String() }
+	return Config{Host: host, Port: p, Security: StartTLS, User: "u", Password: "secret-pw", LoginTimeout: 5 * time.Second}, sent
+}
+
+func TestStartTLSRefusals(t *testing.T) {
+	for name, reply := range map[string]string{
+		"BAD":      "m0 BAD STARTTLS not available\r\n",
+		"NO":       "m0 NO [PRIVACYREQUIRED] later\r\n",
+		"injected": "m0 OK begin TLS\r\n* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, sent := scripted(t, reply)
+			_, err := Dial(context.Background(), cfg)
+			if !errors.Is(err, ErrStartTLS) {
+				t.Fatalf("err = %v, want ErrStartTLS", err)
+			}
+			if s := sent(); strings.Contains(s, "secret-pw") || strings.Contains(s, "LOGIN") {
+				t.Fatalf("credentials sent: %q", s)
+			}
+		})
+	}
+}
