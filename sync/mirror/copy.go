@@ -1,0 +1,238 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailpull/mailpull/sync/folders"
+	"github.com/mailpull/mailpull/sync/ledger"
+)
+
+// copyFolder copies todo in batches; once every message is local it records
+// the remote STATUS, so that the next run skips the folder if nothing moved.
+func (r *run) copyFolder(ctx context.Context, p *pair, m folders.Mapping, st *imap.StatusData, todo []imap.UID) error {
+	if r.cfg.DryRun {
+		r.cfg.Log.Info("would copy", "folder", m.Remote.Name, "to", m.Local, "messages", len(todo))
+		return nil
+	}
+	b := &batcher{run: r, p: p, m: m, uidvalidity: st.UIDValidity, total: len(todo)}
+	failed := 0
+	for start := 0; start < len(todo); start += r.cfg.Batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(start+r.cfg.Batch, len(todo))
+		n, err := b.copy(todo[start:end])
+		if err != nil {
+			return err
+		}
+		failed += n
+	}
+	if failed > 0 {
+		return nil // the failures are recorded; the folder is not complete
+	}
+	return r.cfg.Ledger.SetFolder(m.Remote.Name, st.UIDValidity, ledger.FolderState{
+		LocalFolder: m.Local, LocalUIDValidity: b.localUIDValidity,
+		UIDNext: uint32(st.UIDNext), Messages: deref(st.NumMessages), HighestModSeq: st.HighestModSeq,
+	})
+}
+
+func deref(p *uint32) uint32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// batcher copies the batches of one folder.
+type batcher struct {
+	*run
+	p                *pair
+	m                folders.Mapping
+	uidvalidity      uint32
+	localUIDValidity uint32
+	total, done      int
+}
+
+// copy copies one batch under one intent and returns how many messages of it
+// failed. An error means the connection is unusable.
+func (b *batcher) copy(uids []imap.UID) (int, error) {
+	metas, err := fetchMeta(b.p.remote, imap.UIDSetNum(uids...))
+	if err != nil {
+		return 0, err
+	}
+	if len(metas) == 0 {
+		return 0, nil // expunged meanwhile
+	}
+	id, err := b.begin(metas)
+	if err != nil {
+		return 0, err
+	}
+	byUID := make(map[uint32]meta, len(metas))
+	for _, m := range metas {
+		byUID[m.uid] = m
+	}
+	mappings, err := b.stream(byUID)
+	if err != nil {
+		return 0, err // the intent stays open; the next run settles it
+	}
+	if err := b.cfg.Ledger.Commit(id, mappings); err != nil {
+		return 0, err
+	}
+	b.record(func(s *Summary) { s.Copied += len(mappings) })
+	return len(metas) - len(mappings), nil
+}
+
+// begin records the intent, with the local folder's UIDNEXT: after a crash,
+// the copies can only be above it.
+func (b *batcher) begin(metas []meta) (uint64, error) {
+	st, err := b.p.local.Status(b.m.Local, &imap.StatusOptions{UIDNext: true, UIDValidity: true}).Wait()
+	if err != nil {
+		return 0, fmt.Errorf("local status %q: %w", b.m.Local, err)
+	}
+	b.localUIDValidity = st.UIDValidity
+	in := ledger.Intent{Folder: b.m.Remote.Name, UIDValidity: b.uidvalidity, LocalFolder: b.m.Local,
+		LocalUIDValidity: st.UIDValidity, LocalUIDNext: uint32(st.UIDNext)}
+	for _, m := range metas {
+		in.Messages = append(in.Messages, ledger.IntentMessage{UID: m.uid, Size: m.size, Date: m.date, MessageID: m.messageID})
+	}
+	return b.cfg.Ledger.Begin(in)
+}
+
+// stream fetches the bodies and appends them as they arrive, then retries
+// one by one the messages the server left out of its answer.
+func (b *batcher) stream(want map[uint32]meta) ([]ledger.Mapping, error) {
+	got, err := b.fetchAppend(want, uidsOf(want))
+	if err != nil {
+		return nil, err
+	}
+	for uid := range want {
+		if _, ok := got[uid]; ok {
+			continue
+		}
+		// A FETCH answer may omit a message, or carry its UID after the body,
+		// which go-imap cannot place: ask for it alone.
+		again, err := b.fetchAppend(want, []imap.UID{imap.UID(uid)})
+		if err != nil {
+			return nil, err
+		}
+		if local, ok := again[uid]; ok {
+			got[uid] = local
+			continue
+		}
+		b.fail(b.m.Remote.Name, uid, errors.New("the server did not send the message"))
+	}
+	var out []ledger.Mapping
+	for uid, local := range got {
+		out = append(out, ledger.Mapping{RemoteUID: uid, LocalUID: local})
+	}
+	return out, nil
+}
+
+func uidsOf(want map[uint32]meta) []imap.UID {
+	out := make([]imap.UID, 0, len(want))
+	for uid := range want {
+		out = append(out, imap.UID(uid))
+	}
+	return out
+}
+
+// appended is an APPEND in flight.
+type appended struct {
+	uid uint32
+	cmd *imapclient.AppendCommand
+}
+
+// fetchAppend streams each body into a local APPEND. The APPENDs are waited
+// for at the end, so that they pipeline.
+func (b *batcher) fetchAppend(want map[uint32]meta, uids []imap.UID) (map[uint32]uint32, error) {
+	cmd := b.p.remote.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	var inflight []appended
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		a, err := b.appendOne(msg, want)
+		if err != nil {
+			cmd.Close()
+			return nil, err
+		}
+		if a.cmd != nil {
+			inflight = append(inflight, a)
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	return b.wait(inflight)
+}
+
+// appendOne reads one FETCH answer: its UID first, then its body, which goes
+// straight into a local APPEND. A body whose UID is unknown is discarded.
+func (b *batcher) appendOne(msg *imapclient.FetchMessageData, want map[uint32]meta) (appended, error) {
+	var uid uint32
+	for it := msg.Next(); it != nil; it = msg.Next() {
+		switch it := it.(type) {
+		case imapclient.FetchItemDataUID:
+			uid = uint32(it.UID)
+		case imapclient.FetchItemDataBodySection:
+			m, ok := want[uid]
+			if !ok || it.Literal == nil {
+				continue // read past by go-imap
+			}
+			cmd, err := b.append(m, it.Literal)
+			return appended{uid, cmd}, err
+		}
+	}
+	return appended{}, nil
+}
+
+func (b *batcher) append(m meta, body imap.LiteralReader) (*imapclient.AppendCommand, error) {
+	cmd := b.p.local.Append(b.m.Local, body.Size(), &imap.AppendOptions{Flags: m.flags, Time: m.date})
+	n, err := io.Copy(cmd, body)
+	if cerr := cmd.Close(); err == nil {
+		err = cerr
+	}
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		// Refused before the body was sent (a synchronizing literal): this
+		// message fails, the connection is fine.
+		b.fail(b.m.Remote.Name, m.uid, fmt.Errorf("append to %q: %w", b.m.Local, err))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("append to %q: %w", b.m.Local, err)
+	}
+	b.done++
+	b.progress(n)
+	return cmd, nil
+}
+
+// wait collects the APPEND results. A refused APPEND (quota, size) fails its
+// message only.
+func (b *batcher) wait(inflight []appended) (map[uint32]uint32, error) {
+	got := map[uint32]uint32{}
+	for _, a := range inflight {
+		data, err := a.cmd.Wait()
+		var ie *imap.Error
+		switch {
+		case errors.As(err, &ie):
+			b.fail(b.m.Remote.Name, a.uid, fmt.Errorf("append to %q: %w", b.m.Local, err))
+		case err != nil:
+			return nil, fmt.Errorf("append to %q: %w", b.m.Local, err)
+		default:
+			got[a.uid] = uint32(data.UID)
+		}
+	}
+	return got, nil
+}
+
+func (b *batcher) progress(n int64) {
+	if b.cfg.Progress == nil {
+		return
+	}
+	b.cfg.Progress(Progress{Folder: b.m.Remote.Name, Done: b.done, Total: b.total, Bytes: n})
+}

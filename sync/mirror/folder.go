@@ -1,0 +1,177 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailpull/mailpull/sync/folders"
+	"github.com/mailpull/mailpull/sync/ledger"
+)
+
+// copyFolders runs the folders through Connections workers, each with its
+// own pair of connections.
+func (r *run) copyFolders(ctx context.Context, maps []folders.Mapping, sep rune) error {
+	jobs := make(chan folders.Mapping)
+	errs := make(chan error, r.cfg.Connections)
+	for i := 0; i < r.cfg.Connections; i++ {
+		go func() { errs <- r.worker(ctx, jobs) }()
+	}
+	var first error
+	for _, m := range maps {
+		select {
+		case jobs <- m:
+		case err := <-errs:
+			first = err // a worker died: stop handing out folders
+			close(jobs)
+			return r.drain(errs, r.cfg.Connections-1, first)
+		}
+	}
+	close(jobs)
+	return r.drain(errs, r.cfg.Connections, first)
+}
+
+func (r *run) drain(errs chan error, n int, first error) error {
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// worker copies folders until there are none left. A connection failure ends
+// the worker and the run (the next run resumes); a folder's own failure is
+// recorded and the worker goes on.
+func (r *run) worker(ctx context.Context, jobs <-chan folders.Mapping) error {
+	var p pair
+	defer p.close()
+	for m := range jobs {
+		if err := p.open(ctx, r.cfg); err != nil {
+			for range jobs {
+			}
+			return err
+		}
+		if err := r.folder(ctx, &p, m); err != nil {
+			if p.broken() {
+				for range jobs {
+				}
+				return err
+			}
+			r.fail(m.Remote.Name, 0, err)
+		}
+	}
+	return nil
+}
+
+// pair is a worker's remote and local connection.
+type pair struct{ remote, local *imapclient.Client }
+
+func (p *pair) open(ctx context.Context, cfg Config) error {
+	var err error
+	if p.remote == nil {
+		if p.remote, err = cfg.Remote(ctx); err != nil {
+			return err
+		}
+	}
+	if p.local == nil {
+		p.local, err = cfg.Local(ctx)
+	}
+	return err
+}
+
+func (p *pair) broken() bool { return closed(p.remote) || closed(p.local) }
+
+func closed(c *imapclient.Client) bool {
+	if c == nil {
+		return true
+	}
+	select {
+	case <-c.Closed():
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *pair) close() {
+	for _, c := range []*imapclient.Client{p.remote, p.local} {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// folder copies one remote folder. An unchanged folder costs one STATUS.
+func (r *run) folder(ctx context.Context, p *pair, m folders.Mapping) error {
+	name := m.Remote.Name
+	st, err := p.remote.Status(name, &imap.StatusOptions{UIDNext: true, UIDValidity: true, NumMessages: true,
+		HighestModSeq: p.remote.Caps().Has(imap.CapCondStore)}).Wait()
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	prev, known, err := r.cfg.Ledger.Folder(name, st.UIDValidity)
+	if err != nil {
+		return err
+	}
+	if known && unchanged(prev, st, m.Local) {
+		return nil
+	}
+	todo, already, err := r.todo(p.remote, name, st.UIDValidity)
+	if err != nil {
+		return err
+	}
+	r.record(func(s *Summary) { s.Skipped += already })
+	return r.copyFolder(ctx, p, m, st, todo)
+}
+
+func unchanged(prev ledger.FolderState, st *imap.StatusData, local string) bool {
+	return prev.LocalFolder == local && prev.UIDNext == uint32(st.UIDNext) &&
+		st.NumMessages != nil && prev.Messages == *st.NumMessages && prev.HighestModSeq == st.HighestModSeq
+}
+
+// todo selects the folder and returns the UIDs to copy: those not done yet,
+// and with max_messages only among the newest; and how many are done.
+func (r *run) todo(rc *imapclient.Client, name string, uidvalidity uint32) ([]imap.UID, int, error) {
+	sel, err := rc.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		return nil, 0, fmt.Errorf("select: %w", err)
+	}
+	if sel.UIDValidity != uidvalidity {
+		return nil, 0, fmt.Errorf("UIDVALIDITY changed during the run (%d, then %d)", uidvalidity, sel.UIDValidity)
+	}
+	found, err := rc.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	all := found.AllUIDs()
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	if n := r.cfg.Task.MaxMessages; n > 0 && len(all) > n {
+		all = all[len(all)-n:]
+	}
+	done, err := r.cfg.Ledger.Done(name, uidvalidity)
+	if err != nil {
+		return nil, 0, err
+	}
+	todo := without(all, done)
+	return todo, len(all) - len(todo), nil
+}
+
+// without returns the UIDs of all that are not in done; both are sorted.
+func without(all []imap.UID, done []uint32) []imap.UID {
+	var out []imap.UID
+	j := 0
+	for _, u := range all {
+		for j < len(done) && done[j] < uint32(u) {
+			j++
+		}
+		if j < len(done) && done[j] == uint32(u) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}

@@ -1,0 +1,126 @@
+// Package mirror copies a remote IMAP account into a local one for the
+// folder modes all and all-except: every mapped folder, byte for byte, with
+// flags and internal dates, exactly once.
+//
+// Bodies stream from the remote FETCH literal into the local APPEND literal;
+// nothing holds a whole message in memory. Each folder worker has its own
+// remote and local connection, since the remote one is busy while a body
+// streams. Before a batch of appends the ledger records an intent with the
+// local folder's UIDNEXT; the batch's mappings and the intent's removal are
+// one transaction. A run that died leaves open intents, which the next run
+// settles by looking at the local messages above that UIDNEXT before it
+// copies anything.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailpull/mailpull/sync/folders"
+	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/task"
+)
+
+// Dialer opens a logged-in IMAP connection.
+type Dialer func(ctx context.Context) (*imapclient.Client, error)
+
+// Config is one run.
+type Config struct {
+	Task        task.Task
+	Remote      Dialer // the remote account
+	Local       Dialer // the local account, through the master user
+	Ledger      *ledger.Ledger
+	Connections int  // folders copied at once; default 3
+	Batch       int  // messages per intent; default 100
+	DryRun      bool // report what would change, change nothing
+	Log         *slog.Logger
+	Progress    func(Progress) // called often; may be nil
+}
+
+// Progress is where a run stands.
+type Progress struct {
+	Folder       string
+	Done, Total  int
+	Bytes        int64
+	FoldersDone  int
+	FoldersTotal int
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Copied, Adopted, Skipped int // messages: copied now, found copied after a crash, already there
+	Bytes                    int64
+	Created                  []string // local folders created
+	SkippedFolders           []folders.Skip
+	Failed                   []Failure
+}
+
+// Failure is one message or folder that could not be copied; the run goes on.
+type Failure struct {
+	Folder string
+	UID    uint32 // 0 for a whole folder
+	Err    error
+}
+
+func (f Failure) Error() string {
+	if f.UID == 0 {
+		return fmt.Sprintf("%s: %v", f.Folder, f.Err)
+	}
+	return fmt.Sprintf("%s UID %d: %v", f.Folder, f.UID, f.Err)
+}
+
+// ErrPartial is returned, with the summary, when some messages failed.
+var ErrPartial = errors.New("some messages were not copied")
+
+// Run copies the account. A nil error means every mapped message is local.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	cfg.defaults()
+	r := &run{cfg: cfg, sum: &Summary{}}
+	plan, sep, err := r.prepare(ctx)
+	if err != nil {
+		return r.sum, err
+	}
+	r.sum.SkippedFolders = plan.Skipped
+	if err := r.copyFolders(ctx, plan.Folders, sep); err != nil {
+		return r.sum, err
+	}
+	if len(r.sum.Failed) > 0 {
+		return r.sum, ErrPartial
+	}
+	return r.sum, nil
+}
+
+func (c *Config) defaults() {
+	if c.Connections <= 0 {
+		c.Connections = 3
+	}
+	if c.Batch <= 0 {
+		c.Batch = 100
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// run is the state of one Run, shared by its folder workers.
+type run struct {
+	cfg Config
+	mu  sync.Mutex
+	sum *Summary
+}
+
+func (r *run) record(f func(s *Summary)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(r.sum)
+}
+
+func (r *run) fail(folder string, uid uint32, err error) {
+	r.cfg.Log.Warn("copy failed", "folder", folder, "uid", uid, "err", err)
+	r.record(func(s *Summary) { s.Failed = append(s.Failed, Failure{folder, uid, err}) })
+}

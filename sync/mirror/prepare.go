@@ -1,0 +1,106 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailpull/mailpull/sync/folders"
+)
+
+// prepare lists and maps the remote folders, settles what a dead run left
+// open, and creates the local folders.
+func (r *run) prepare(ctx context.Context) (folders.Plan, rune, error) {
+	rc, err := r.cfg.Remote(ctx)
+	if err != nil {
+		return folders.Plan{}, 0, err
+	}
+	defer rc.Close()
+	lc, err := r.cfg.Local(ctx)
+	if err != nil {
+		return folders.Plan{}, 0, err
+	}
+	defer lc.Close()
+	plan, sep, err := r.plan(rc, lc)
+	if err != nil {
+		return plan, sep, err
+	}
+	if err := r.settle(lc); err != nil {
+		return plan, sep, err
+	}
+	return plan, sep, r.create(lc, plan.Create)
+}
+
+func (r *run) plan(rc, lc *imapclient.Client) (folders.Plan, rune, error) {
+	listing, err := folders.List(rc)
+	if err != nil {
+		return folders.Plan{}, 0, fmt.Errorf("list remote folders: %w", err)
+	}
+	sep, err := separator(lc)
+	if err != nil {
+		return folders.Plan{}, 0, err
+	}
+	opts, err := folders.NewOptions(r.cfg.Task)
+	if err != nil {
+		return folders.Plan{}, 0, err
+	}
+	return folders.Map(listing, sep, opts), sep, nil
+}
+
+// separator asks the local server for its hierarchy separator (RFC 3501
+// §6.3.8: LIST "" "" returns the root and the delimiter).
+func separator(lc *imapclient.Client) (rune, error) {
+	list, err := lc.List("", "", nil).Collect()
+	if err != nil {
+		return 0, fmt.Errorf("local hierarchy separator: %w", err)
+	}
+	if len(list) == 0 || list[0].Delim == 0 {
+		return 0, errors.New("local server has a flat namespace: cannot reproduce folders")
+	}
+	return list[0].Delim, nil
+}
+
+// create makes the local folders that do not exist yet, and subscribes them
+// so that mail clients show them.
+func (r *run) create(lc *imapclient.Client, names []string) error {
+	have, err := localFolders(lc)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if have[name] {
+			continue
+		}
+		if !r.cfg.DryRun {
+			if err := lc.Create(name, nil).Wait(); err != nil && !alreadyExists(err) {
+				return fmt.Errorf("create local folder %q: %w", name, err)
+			}
+			if err := lc.Subscribe(name).Wait(); err != nil {
+				return fmt.Errorf("subscribe local folder %q: %w", name, err)
+			}
+		}
+		r.cfg.Log.Info("folder created", "folder", name, "dry_run", r.cfg.DryRun)
+		r.record(func(s *Summary) { s.Created = append(s.Created, name) })
+	}
+	return nil
+}
+
+func localFolders(lc *imapclient.Client) (map[string]bool, error) {
+	list, err := lc.List("", "*", nil).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("list local folders: %w", err)
+	}
+	have := map[string]bool{"INBOX": true}
+	for _, l := range list {
+		have[l.Mailbox] = true
+	}
+	return have, nil
+}
+
+func alreadyExists(err error) bool {
+	var ie *imap.Error
+	return errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists
+}
