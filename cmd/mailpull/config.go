@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailpull/mailpull/internal/tomlfile"
+	"github.com/mailpull/mailpull/ldapusers"
 )
 
 // defaultConfigFile is read when neither --config nor MAILPULL_CONFIG says
@@ -38,7 +39,8 @@ type DovecotConfig struct {
 }
 
 // LDAPConfig selects the local users; without it a user is checked by a
-// master login.
+// master login. The keys are those of ldapusers.Config; empty ones take the
+// schema's defaults there.
 type LDAPConfig struct {
 	URL                  string `toml:"url"`
 	StartTLS             bool   `toml:"starttls"`
@@ -50,9 +52,29 @@ type LDAPConfig struct {
 	LoginAttribute       string `toml:"login_attribute"`
 	MailAttribute        string `toml:"mail_attribute"`
 	DisplayNameAttribute string `toml:"display_name_attribute"`
-	Schema               string `toml:"schema"` // rfc2307 or ad
+	Schema               string `toml:"schema"` // rfc2307 (default) or ad
 	DisabledAttribute    string `toml:"disabled_attribute"`
-	Timeout              string `toml:"timeout"`
+	DisabledValue        string `toml:"disabled_value"`
+	Timeout              string `toml:"timeout"` // default 10s
+}
+
+// directory is the ldapusers configuration the [ldap] section describes.
+func (l *LDAPConfig) directory() (ldapusers.Config, error) {
+	c := ldapusers.Config{
+		URL: l.URL, StartTLS: l.StartTLS, CAFile: l.CAFile, BindDN: l.BindDN,
+		BindPasswordFile: l.BindPasswordFile, BaseDN: l.BaseDN, Filter: l.Filter,
+		LoginAttribute: l.LoginAttribute, MailAttribute: l.MailAttribute,
+		DisplayNameAttribute: l.DisplayNameAttribute, Schema: ldapusers.Schema(l.Schema),
+		DisabledAttribute: l.DisabledAttribute, DisabledValue: l.DisabledValue, Timeout: 10 * time.Second,
+	}
+	if l.Timeout != "" {
+		d, err := time.ParseDuration(l.Timeout)
+		if err != nil || d <= 0 {
+			return c, &tomlfile.KeyError{Key: "ldap.timeout", Err: fmt.Errorf("%q is not a duration such as 10s", l.Timeout)}
+		}
+		c.Timeout = d
+	}
+	return c, c.Validate()
 }
 
 // SystemdConfig is where the per-task units go.
@@ -103,9 +125,6 @@ func loadConfig(file string, named bool) (Config, error) {
 	if err := tomlfile.Decode(file, data, &cfg); err != nil {
 		return cfg, configError(err)
 	}
-	if cfg.LDAP != nil {
-		cfg.LDAP.setDefaults()
-	}
 	if err := tomlfile.Locate(file, data, cfg.validate()); err != nil {
 		return cfg, configError(err)
 	}
@@ -113,19 +132,6 @@ func loadConfig(file string, named bool) (Config, error) {
 }
 
 func configError(err error) error { return &exitError{code: ExitConfig, err: err} }
-
-func (l *LDAPConfig) setDefaults() {
-	def := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
-	}
-	def(&l.Filter, "(objectClass=inetOrgPerson)")
-	def(&l.LoginAttribute, "uid")
-	def(&l.MailAttribute, "mail")
-	def(&l.Schema, "rfc2307")
-	def(&l.Timeout, "10s")
-}
 
 func (c *Config) validate() error {
 	var errs []error
@@ -137,7 +143,9 @@ func (c *Config) validate() error {
 	checkPath(bad, "credentials_dir", c.CredentialsDir)
 	c.Dovecot.validate(bad)
 	if c.LDAP != nil {
-		c.LDAP.validate(bad)
+		if _, err := c.LDAP.directory(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	checkPath(bad, "systemd.unit_dir", c.Systemd.UnitDir)
 	return errors.Join(errs...)
@@ -156,35 +164,6 @@ func (d *DovecotConfig) validate(bad func(key, format string, args ...any)) {
 	}
 	if len(d.Separator) != 1 || d.Separator == " " {
 		bad("dovecot.separator", "%q: want one character, as Dovecot's auth_master_user_separator", d.Separator)
-	}
-}
-
-func (l *LDAPConfig) validate(bad func(key, format string, args ...any)) {
-	scheme, _, ok := strings.Cut(l.URL, "://")
-	if !ok || (scheme != "ldap" && scheme != "ldaps" && scheme != "ldapi") {
-		bad("ldap.url", "%q: want ldap://, ldaps:// or ldapi://", l.URL)
-	}
-	if l.StartTLS && scheme != "ldap" {
-		bad("ldap.starttls", "only applies to ldap:// URLs")
-	}
-	if l.CAFile != "" {
-		checkPath(bad, "ldap.ca_file", l.CAFile)
-	}
-	if l.BindDN != "" && l.BindPasswordFile == "" {
-		bad("ldap.bind_password_file", "bind_dn is set: the password file is needed")
-	}
-	if l.BindPasswordFile != "" {
-		checkPath(bad, "ldap.bind_password_file", l.BindPasswordFile)
-	}
-	if l.BaseDN == "" {
-		bad("ldap.base_dn", "is empty")
-	}
-	if !strings.HasPrefix(l.Filter, "(") || !strings.HasSuffix(l.Filter, ")") {
-		bad("ldap.filter", "%q: an LDAP filter is written in parentheses", l.Filter)
-	}
-	checkChoice(bad, "ldap.schema", l.Schema, "rfc2307", "ad")
-	if d, err := time.ParseDuration(l.Timeout); err != nil || d <= 0 {
-		bad("ldap.timeout", "%q is not a duration such as 10s", l.Timeout)
 	}
 }
 

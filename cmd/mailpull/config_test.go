@@ -62,7 +62,7 @@ timeout = "soon"
 `)
 	code, _, errOut = runCLI(t, "--config", p, "config", "check")
 	for _, want := range []string{p + ":1: state_dir:", p + ":4: dovecot.imap:", p + ":5: dovecot.separator:",
-		p + ":9: ldap.url:", p + ":11: ldap.timeout:"} {
+		p + ":11: ldap.timeout:"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
@@ -78,4 +78,21 @@ func TestConfigFromEnvironment(t *testing.T) {
 	if code != ExitConfig || !strings.Contains(errOut, "missing.toml") {
 		t.Fatalf("a named missing file: exit %d, %q", code, errOut)
 	}
+}
+
+func TestConfigCheckLDAPSection(t *testing.T) {
+	p := writeConfig(t, "[ldap]\nurl = \"http://x\"\nbase_dn = \"dc=example,dc=org\"\n")
+	code, _, errOut := runCLI(t, "--config", p, "config", "check")
+	if code != ExitConfig || !strings.Contains(errOut, "ldap") || !strings.Contains(errOut, "http://x") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

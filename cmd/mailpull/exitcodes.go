@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/mailpull/mailpull/ldapusers"
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
 // Exit codes, from sysexits.h, so that scripts and the units'
@@ -37,10 +40,35 @@ func usageErrorf(format string, args ...any) error {
 // nothing more to say.
 var errHelpShown = &exitError{code: ExitOK, err: errors.New("help shown")}
 
+// kinds maps the failures the packages classify to exit codes, in order:
+// the first match wins.
+var kinds = []struct {
+	err  error
+	code int
+}{
+	{ldapusers.ErrConfig, ExitConfig},
+	{ldapusers.ErrAuth, ExitNoPerm},
+	{ldapusers.ErrNotFound, ExitNoUser},
+	{ldapusers.ErrDisabled, ExitNoUser},
+	{ldapusers.ErrUnavailable, ExitUnavailable},
+	{remote.ErrConfig, ExitConfig},
+	{remote.ErrHostNotFound, ExitNoHost},
+	{remote.ErrAuth, ExitNoPerm},
+	{remote.ErrUntrusted, ExitNoPerm},
+	{remote.ErrStartTLS, ExitNoPerm},
+	{remote.ErrTimeout, ExitTempFail},
+	{remote.ErrTemporary, ExitTempFail},
+}
+
 func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			return k.code
+		}
 	}
 	return ExitPartial
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mailpull/mailpull/internal/rig"
+)
+
+func ldapConfig(t *testing.T, s *rig.Slapd, extra string) string {
+	return writeConfig(t, fmt.Sprintf(`[ldap]
+url = %q
+ca_file = %q
+bind_dn = %q
+bind_password_file = %q
+base_dn = %q
+%s`, s.LDAPSURL, s.CA.CAFile, s.BindDN, s.BindPasswordFile, s.BaseDN, extra))
+}
+
+func TestUsersFromLDAP(t *testing.T) {
+	s := rig.StartSlapd(t)
+	p := ldapConfig(t, s, "")
+	code, out, errOut := runCLI(t, "--config", p, "users")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, u := range s.Users {
+		if strings.Contains(out, u.Mail) == u.Disabled {
+			t.Errorf("user %s (disabled %v) listed wrongly:\n%s", u.Login, u.Disabled, out)
+		}
+	}
+	code, out, _ = runCLI(t, "--config", p, "users", "--json")
+	var users []userJSON
+	if err := json.Unmarshal([]byte(out), &users); code != ExitOK || err != nil {
+		t.Fatalf("exit %d, %v: %s", code, err, out)
+	}
+	p = ldapConfig(t, s, fmt.Sprintf("filter = \"(memberOf=%s)\"\n", s.Group))
+	_, out, _ = runCLI(t, "--config", p, "users", "--json")
+	if err := json.Unmarshal([]byte(out), &users); err != nil || len(users) != 1 || users[0].Login != "alice" {
+		t.Fatalf("group filter: %v %s", err, out)
+	}
+}
+
+func TestUsersExitCodes(t *testing.T) {
+	s := rig.StartSlapd(t)
+	code, _, errOut := runCLI(t, "--config", writeConfig(t, ""), "users")
+	if code != ExitConfig || !strings.Contains(errOut, "[ldap]") {
+		t.Errorf("no ldap section: exit %d: %s", code, errOut)
+	}
+	bad := ldapConfig(t, s, "")
+	bad = strings.Replace(readFile(t, bad), s.BindPasswordFile, writeConfig(t, "wrong"), 1)
+	code, _, errOut = runCLI(t, "--config", writeConfig(t, bad), "users")
+	if code != ExitNoPerm || strings.Contains(errOut, "wrong") {
+		t.Errorf("wrong bind password: exit %d: %s", code, errOut)
+	}
+	down := ldapConfig(t, s, "timeout = \"300ms\"\n")
+	down = strings.Replace(readFile(t, down), s.LDAPSURL, "ldaps://127.0.0.1:"+fmt.Sprint(rig.FreePort(t)), 1)
+	code, _, errOut = runCLI(t, "--config", writeConfig(t, down), "users")
+	if code != ExitUnavailable {
+		t.Errorf("directory down: exit %d: %s", code, errOut)
+	}
+}
