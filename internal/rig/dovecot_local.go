@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
 )
 
 // Local is the Dovecot mailpull delivers into: users from a passwd-file or
@@ -223,7 +224,8 @@ func (l *Local) AddUser(t testing.TB, login, password string) {
 }
 
 // Dial returns a client logged in as user through the master user, over
-// plain IMAP on loopback, closed at cleanup.
+// plain IMAP on loopback, closed at cleanup. It uses SASL PLAIN with user
+// as authorization identity, which works whatever the separator.
 func (l *Local) Dial(t testing.TB, user string) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialInsecure(l.IMAPAddr, nil)
@@ -231,7 +233,7 @@ func (l *Local) Dial(t testing.TB, user string) *imapclient.Client {
 		t.Fatalf("rig: local: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Login(user+"*"+l.MasterUser, l.MasterPassword).Wait(); err != nil {
+	if err := c.Authenticate(sasl.NewPlainClient(user, l.MasterUser, l.MasterPassword)); err != nil {
 		t.Fatalf("rig: local: login as %s through %s: %v", user, l.MasterUser, err)
 	}
 	return c

@@ -2,6 +2,7 @@ package rig
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -161,4 +162,51 @@ func checkDelivered(t *testing.T, got, sent []byte) {
 			t.Errorf("unexpected header prepended: %q", line)
 		}
 	}
+}
+
+// TestLocalLDAP: users come from the directory, the locked one is refused
+// by LMTP as unknown, and the "." separator stores hierarchy.
+func TestLocalLDAP(t *testing.T) {
+	t.Parallel()
+	slapd := StartSlapd(t)
+	l := StartLocal(t, LocalOptions{LDAP: slapd, Separator: "."})
+	msgs := testMessages("ldap")
+	lmtp(t, "unix", l.LMTPSocket, l.Users["alice"].Mail, msgs[0].Body)
+	if err := rcpt(t, l.LMTPSocket, l.Users["dave"].Mail); err == nil || err.Code != 550 {
+		t.Errorf("RCPT to the locked user: %v, want 550", err)
+	}
+	Append(t, l.Dial(t, "carol"), "Lists.go", msgs[1:]...)
+
+	alice := l.Read(t, "alice")
+	if len(alice["INBOX"]) != 1 {
+		t.Fatalf("alice: %v", alice)
+	}
+	checkDelivered(t, alice["INBOX"][0].Body, msgs[0].Body)
+	if got := l.Read(t, "carol")["Lists.go"]; !EqualMessages(got, msgs[1:]) {
+		t.Errorf("carol's Lists.go: %v", got)
+	}
+}
+
+// rcpt tries a recipient over LMTP and returns the server's refusal.
+func rcpt(t *testing.T, socket, addr string) *smtp.SMTPError {
+	t.Helper()
+	conn, err := net.DialTimeout("unix", socket, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClientLMTP(conn)
+	defer c.Close()
+	if err := c.Hello("mailpull.test"); err != nil {
+		t.Fatalf("LHLO: %v", err)
+	}
+	if err := c.Mail("", nil); err != nil {
+		t.Fatalf("MAIL: %v", err)
+	}
+	var smtpErr *smtp.SMTPError
+	if err := c.Rcpt(addr, nil); errors.As(err, &smtpErr) {
+		return smtpErr
+	} else if err != nil {
+		t.Fatalf("RCPT: %v", err)
+	}
+	return nil
 }
