@@ -89,13 +89,11 @@ func TestSettingsWork(t *testing.T) {
 			cfg.Addr = l.IMAPAddr
 			wrong := cfg
 			wrong.MasterPassword = "not-it"
-			for _, method := range []masteruser.Method{masteruser.MethodPlain, masteruser.MethodLogin} {
-				cfg.Method, wrong.Method = method, method
-				ctx := context.Background()
-				wantErr(t, masteruser.Check(ctx, cfg, "alice"), nil, cfg.MasterPassword)
-				wantErr(t, masteruser.Check(ctx, cfg, "nobody"), masteruser.ErrUnknownUser, cfg.MasterPassword)
-				wantErr(t, masteruser.Check(ctx, wrong, "alice"), masteruser.ErrMasterAuth, cfg.MasterPassword)
-			}
+			runChecks(t, cfg.MasterPassword,
+				check{"good", cfg, "alice", nil},
+				check{"unknown user", cfg, "nobody", masteruser.ErrUnknownUser},
+				check{"wrong password", wrong, "alice", masteruser.ErrMasterAuth},
+			)
 		})
 	}
 }
