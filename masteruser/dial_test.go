@@ -263,3 +263,45 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSTARTTLSRefusedNoFallback: a server that refuses STARTTLS (a scripted
+// one: every rig server offers TLS) gets ErrTLS, and never a password.
+func TestSTARTTLSRefusedNoFallback(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	received := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(conn, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
+		var all strings.Builder
+		buf := make([]byte, 4096)
+		replied := false
+		for {
+			n, err := conn.Read(buf)
+			all.Write(buf[:n])
+			if tag, _, ok := strings.Cut(all.String(), " STARTTLS\r\n"); ok && !replied {
+				fmt.Fprintf(conn, "%s BAD STARTTLS not available\r\n", tag)
+				replied = true
+			}
+			if err != nil {
+				received <- all.String()
+				return
+			}
+		}
+	}()
+	cfg := masteruser.Config{Addr: ln.Addr().String(), Security: masteruser.SecuritySTARTTLS,
+		MasterUser: "vmail", MasterPassword: "secret", Timeout: 2 * time.Second}
+	wantErr(t, masteruser.Check(context.Background(), cfg, "alice"), masteruser.ErrTLS, "secret")
+	if got := <-received; strings.Contains(got, "LOGIN") || strings.Contains(got, "AUTHENTICATE") {
+		t.Errorf("client went on after the refusal:\n%s", got)
+	}
+}
