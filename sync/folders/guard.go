@@ -86,6 +86,10 @@ func (g *guardConn) next() error {
 	if g.midLine {
 		return nil
 	}
+	if start && isIDLine(line) {
+		g.out = append(g.out[:0], idNil...)
+		return nil
+	}
 	n, ok := literalSize(line)
 	if start && isListLine(line) {
 		return g.rewriteList(n, ok)
@@ -109,6 +113,15 @@ func literalSize(line []byte) (int, bool) {
 	}
 	n, err := strconv.Atoi(strings.TrimSuffix(s[i+1:len(s)-1], "+"))
 	return n, err == nil && n >= 0
+}
+
+// idNil replaces the server's ID reply (RFC 2971). go-imap beta.8 reads it
+// with ExpectNIL first, which leaves a sticky decoder error when the server
+// sends a list, as Dovecot does: Close then fails with "expected atom". mailpull has no use for the server's ID, so it never reaches go-imap.
+var idNil = []byte("* ID NIL\r\n")
+
+func isIDLine(line []byte) bool {
+	return len(line) >= 5 && strings.EqualFold(string(line[:5]), "* ID ")
 }
 
 func isListLine(line []byte) bool {

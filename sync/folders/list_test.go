@@ -163,3 +163,24 @@ func TestListGuard(t *testing.T) {
 		t.Errorf("connection after LIST: %v", err)
 	}
 }
+
+// go-imap misreads a server's ID list: its decoder keeps an error that
+// surfaces when the connection ends, as Close's error. The guard hands it "* ID NIL" instead.
+func TestIDReply(t *testing.T) {
+	for _, guarded := range []bool{false, true} {
+		c := login(t, scriptedList().start(t), guarded)
+		if _, err := c.ID(&imap.IDData{Name: "mailpull"}).Wait(); err != nil {
+			t.Fatalf("guarded %v: ID: %v", guarded, err)
+		}
+		if err := c.Noop().Wait(); err != nil {
+			t.Errorf("guarded %v: NOOP after ID: %v", guarded, err)
+		}
+		err := c.Close()
+		if guarded && err != nil {
+			t.Errorf("guarded: close after ID: %v", err)
+		}
+		if !guarded && err == nil {
+			t.Errorf("unguarded: close after ID is clean; the ID rewrite may be unneeded now")
+		}
+	}
+}

@@ -65,6 +65,8 @@ func (s scripted) serve(conn net.Conn) {
 			send(tag + " OK LIST done")
 		case "NOOP":
 			send(tag + " OK done")
+		case "ID":
+			send(`* ID ("name" "Dovecot")`, tag+" OK ID completed")
 		case "LOGOUT":
 			send("* BYE bye", tag+" OK done")
 			return
