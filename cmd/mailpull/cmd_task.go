@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailpull/mailpull/creds"
 	"github.com/mailpull/mailpull/ldapusers"
+	"github.com/mailpull/mailpull/masteruser"
 	"github.com/mailpull/mailpull/sync/remote"
 	"github.com/mailpull/mailpull/task"
 )
@@ -164,9 +165,15 @@ func (te taskEnv) check(ctx context.Context, t task.Task, pw []byte) error {
 	return c.Close()
 }
 
+// checkLocalUser looks the user up in LDAP, or without LDAP asks Dovecot
+// through a master login.
 func (te taskEnv) checkLocalUser(ctx context.Context, login string) error {
 	if te.cfg.LDAP == nil {
-		return nil // TODO(masteruser): check by a master login
+		mcfg, err := te.cfg.masterConfig(ctx)
+		if err != nil {
+			return err
+		}
+		return masteruser.Check(ctx, mcfg, login)
 	}
 	dir, err := te.cfg.LDAP.directory()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mailpull/mailpull/ldapusers"
+	"github.com/mailpull/mailpull/masteruser"
 	"github.com/mailpull/mailpull/sync/remote"
 )
 
@@ -51,6 +52,10 @@ var kinds = []struct {
 	{ldapusers.ErrNotFound, ExitNoUser},
 	{ldapusers.ErrDisabled, ExitNoUser},
 	{ldapusers.ErrUnavailable, ExitUnavailable},
+	{masteruser.ErrMasterAuth, ExitNoPerm},
+	{masteruser.ErrUnknownUser, ExitNoUser},
+	{masteruser.ErrUnreachable, ExitUnavailable},
+	{masteruser.ErrTLS, ExitNoPerm},
 	{remote.ErrConfig, ExitConfig},
 	{remote.ErrHostNotFound, ExitNoHost},
 	{remote.ErrAuth, ExitNoPerm},

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailpull/mailpull/creds"
+	"github.com/mailpull/mailpull/masteruser"
+	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/mirror"
+	"github.com/mailpull/mailpull/sync/remote"
+	"github.com/mailpull/mailpull/task"
+)
+
+func runSync(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("sync")
+	dryRun := fs.Bool("dry-run", false, "print what would be created and copied, change nothing")
+	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	if err := parse(e, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("sync: want one task id")
+	}
+	te, err := e.tasks()
+	if err != nil {
+		return err
+	}
+	t, err := te.store.Load(fs.Arg(0))
+	if err != nil {
+		return taskLoadError(err)
+	}
+	if t.Folders == task.FoldersInbox {
+		return configError(fmt.Errorf("task %s: inbox mode is not available in this version of mailpull", t.ID))
+	}
+	start := time.Now()
+	sum, err := te.mirror(ctx, e, t, *dryRun)
+	if sum != nil {
+		printSummary(e, t, sum, err, time.Since(start), *asJSON)
+	}
+	if errors.Is(err, mirror.ErrPartial) {
+		return &exitError{code: ExitPartial, err: err}
+	}
+	return err
+}
+
+func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, dryRun bool) (*mirror.Summary, error) {
+	pw, err := te.creds.Get(ctx, t.ID, creds.RemotePassword)
+	if err != nil {
+		return nil, configError(fmt.Errorf("task %s: remote password: %w", t.ID, err))
+	}
+	mcfg, err := te.cfg.masterConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := ledger.Open(filepath.Join(te.cfg.StateDir, t.ID+".db"))
+	if errors.Is(err, ledger.ErrBusy) {
+		return nil, &exitError{code: ExitTempFail, err: fmt.Errorf("task %s: %w", t.ID, err)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	rcfg := remoteConfig(t, pw)
+	return mirror.Run(ctx, mirror.Config{
+		Task:   t,
+		Remote: func(ctx context.Context) (*imapclient.Client, error) { return remote.Dial(ctx, rcfg) },
+		Local: func(ctx context.Context) (*imapclient.Client, error) {
+			return masteruser.Dial(ctx, mcfg, t.LocalUser)
+		},
+		Ledger: l,
+		DryRun: dryRun,
+		Log:    e.log.With("task", t.ID, "user", t.LocalUser),
+	})
+}
+
+type summaryJSON struct {
+	Task     string   `json:"task"`
+	DryRun   bool     `json:"dry_run,omitempty"`
+	Copied   int      `json:"copied"`
+	Adopted  int      `json:"adopted"`
+	Skipped  int      `json:"skipped"`
+	Created  []string `json:"created_folders"`
+	Failed   []string `json:"failed"`
+	Skips    []string `json:"skipped_folders"`
+	Seconds  float64  `json:"seconds"`
+	ExitCode int      `json:"exit_code"`
+}
+
+func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Duration, asJSON bool) {
+	j := summaryJSON{Task: t.ID, Copied: s.Copied, Adopted: s.Adopted, Skipped: s.Skipped,
+		Created: nonNil(s.Created), Failed: []string{}, Skips: []string{}, Seconds: d.Seconds(), ExitCode: exitCode(err)}
+	if err == nil {
+		j.ExitCode = ExitOK
+	}
+	for _, f := range s.Failed {
+		j.Failed = append(j.Failed, f.Error())
+	}
+	for _, sk := range s.SkippedFolders {
+		j.Skips = append(j.Skips, sk.Remote+": "+sk.Reason)
+	}
+	if asJSON {
+		writeJSON(e.stdout, j)
+		return
+	}
+	fmt.Fprintf(e.stdout, "task %s: copied %d, already there %d, recovered %d, folders created %d, skipped %d, failed %d, exit %d, %.1fs\n",
+		t.ID, j.Copied, j.Skipped, j.Adopted, len(j.Created), len(j.Skips), len(j.Failed), j.ExitCode, j.Seconds)
+	for _, f := range j.Failed {
+		fmt.Fprintf(e.stdout, "  failed: %s\n", f)
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
