@@ -145,3 +145,19 @@ func TestTaskAddChecksOnRealServers(t *testing.T) {
 		t.Errorf("a task that failed its check left files: %v", left)
 	}
 }
+
+// The settings dovecot-config prints make a Dovecot accept mailpull's
+// master login (masteruser's tests prove the snippet itself; this proves
+// the command prints it from the configuration).
+func TestDovecotConfig(t *testing.T) {
+	p := writeConfig(t, "[dovecot]\nmaster_user = \"mailpull\"\nseparator = \"!\"\n")
+	code, out, errOut := runCLI(t, "--config", p, "dovecot-config", "--passwd-file", "/etc/dovecot/mailpull-masters")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"auth_master_user_separator = !", "args = /etc/dovecot/mailpull-masters", "printf '%s:%s\\n' mailpull"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

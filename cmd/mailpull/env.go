@@ -42,6 +42,7 @@ func commands() []command {
 		{"config", "check", "check the configuration file and report every problem in it", runConfig},
 		{"task", "add|edit|rm|list|show ...", "manage the sync tasks", runTask},
 		{"sync", "[--dry-run] [--json] ID", "run a task once, in the foreground", runSync},
+		{"dovecot-config", "[--passwd-file FILE]", "print the Dovecot settings mailpull's master user needs", runDovecotConfig},
 		{"users", "[--json]", "list the local users that may receive tasks, from LDAP", runUsers},
 		{"version", "", "print the version of mailpull", runVersion},
 		{"help", "[COMMAND]", "show help for mailpull or for one command", runHelp},
