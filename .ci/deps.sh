@@ -5,7 +5,7 @@
 # unless it was already there.
 set -eu
 
-pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils"
+pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils systemd"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"

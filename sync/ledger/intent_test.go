@@ -263,7 +263,7 @@ func TestKilledWhileCopying(t *testing.T) {
 	l, path := openTemp(t)
 	l.Close()
 	for round := range 5 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCopy$")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), "LEDGER_HELPER_COPY="+path)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -275,25 +275,21 @@ func TestKilledWhileCopying(t *testing.T) {
 	}
 }
 
-// TestHelperCopy is the process TestKilledWhileCopying kills: it resolves
-// what the previous one left, then copies until killed.
-func TestHelperCopy(t *testing.T) {
-	path := os.Getenv("LEDGER_HELPER_COPY")
-	if path == "" {
-		t.Skip("run by TestKilledWhileCopying")
-	}
+// helperCopy is the process TestKilledWhileCopying kills: it resolves what
+// the previous one left, then copies until killed.
+func helperCopy(path string) error {
 	l, err := Open(path)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	open, err := l.OpenIntents()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for _, in := range open {
 		// As if the engine found the first half of the batch locally.
 		if err := l.Commit(in.ID, appended(in)[:len(in.Messages)/2]); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
 	first, _ := l.Highest("INBOX", 7)
@@ -301,11 +297,11 @@ func TestHelperCopy(t *testing.T) {
 		in := batch("INBOX", first, 100)
 		id, err := l.Begin(in)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		time.Sleep(time.Millisecond) // the appends
 		if err := l.Commit(id, appended(in)); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
 }
