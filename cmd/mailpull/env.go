@@ -41,6 +41,7 @@ func commands() []command {
 	return []command{
 		{"config", "check", "check the configuration file and report every problem in it", runConfig},
 		{"task", "add|edit|rm|list|show ...", "manage the sync tasks", runTask},
+		{"import-csv", "[--check] [--update] [FILE]", "create tasks from a CSV file (NethServer's columns), or stdin", runImportCSV},
 		{"sync", "[--dry-run] [--json] ID", "run a task once, in the foreground", runSync},
 		{"dovecot-config", "[--passwd-file FILE]", "print the Dovecot settings mailpull's master user needs", runDovecotConfig},
 		{"users", "[--json]", "list the local users that may receive tasks, from LDAP", runUsers},
