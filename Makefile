@@ -5,13 +5,16 @@
 #                started), then gofmt, go vet, staticcheck and every test,
 #                including those against a real Dovecot and slapd
 #   make check   gofmt, go vet and staticcheck only
+#   make fuzz    every fuzz test for FUZZTIME (default 10s) each
 
 GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TESTFLAGS   ?= -count=1 -timeout 15m
 
-.PHONY: all build deps check fmt vet staticcheck test clean
+FUZZTIME    ?= 10s
+
+.PHONY: all build deps check fmt vet staticcheck test fuzz clean
 
 all: build
 
@@ -38,6 +41,11 @@ check: fmt vet staticcheck
 # skipped silently (see docs/testing.md).
 test: deps check
 	sh .ci/gotest.sh $(TESTFLAGS) ./...
+	FUZZTIME=$(FUZZTIME) sh .ci/fuzz.sh
+
+# Every fuzz test for FUZZTIME each; make test runs them briefly.
+fuzz:
+	FUZZTIME=$(FUZZTIME) sh .ci/fuzz.sh
 
 clean:
 	rm -rf bin
