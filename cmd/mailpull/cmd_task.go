@@ -24,13 +24,30 @@ func runTask(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	sub := map[string]func(context.Context, *env, []string) error{
-		"add": runTaskAdd, "edit": runTaskEdit, "rm": runTaskRm, "list": runTaskList, "show": runTaskShow,
-	}[args[0]]
-	if sub == nil {
+	sub, ok := taskSubcommands()[args[0]]
+	if !ok {
 		return usageErrorf("task: unknown subcommand %q (add, edit, rm, list, show)", args[0])
 	}
-	return sub(ctx, e, args[1:])
+	return sub.run(ctx, e, args[1:])
+}
+
+// taskSubcommand is one of the task commands.
+type taskSubcommand struct {
+	args, summary string
+	run           func(context.Context, *env, []string) error
+}
+
+// taskSubcommands are the task commands, for dispatch and help. A function,
+// not a variable: the commands print their help from it.
+func taskSubcommands() map[string]taskSubcommand {
+	return map[string]taskSubcommand{
+		"add": {"--local-user U --host H --user R (--password-file F | --password-stdin) [flags]",
+			"add a task; the remote login and the local user are checked first. Prints the new task id.", runTaskAdd},
+		"edit": {"ID [flags]", "change a task; only the flags given change, and the task is checked again.", runTaskEdit},
+		"rm":   {"[--purge] ID", "remove a task and its credential; --purge also its ledger.", runTaskRm},
+		"list": {"[--json]", "list the tasks.", runTaskList},
+		"show": {"[--json] ID", "show one task as its file says it.", runTaskShow},
+	}
 }
 
 const taskHelp = `usage: mailpull task add --local-user U --host H --user R (--password-file F | --password-stdin) [flags]
@@ -89,6 +106,9 @@ func runTaskAdd(ctx context.Context, e *env, args []string) error {
 }
 
 func runTaskEdit(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return parse(e, newTaskFlags("task edit", task.New()).fs, args)
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return usageErrorf("task edit: the task id comes first")
 	}

@@ -42,7 +42,7 @@ func commands() []command {
 		{"config", "check", "check the configuration file and report every problem in it", runConfig},
 		{"task", "add|edit|rm|list|show ...", "manage the sync tasks", runTask},
 		{"import-csv", "[--check] [--update] [FILE]", "create tasks from a CSV file (NethServer's columns), or stdin", runImportCSV},
-		{"sync", "[--dry-run] [--json] ID", "run a task once, in the foreground", runSync},
+		{"sync", "[--dry-run] [--json] [--force] ID", "run a task once, in the foreground", runSync},
 		{"dovecot-config", "[--passwd-file FILE]", "print the Dovecot settings mailpull's master user needs", runDovecotConfig},
 		{"users", "[--json]", "list the local users that may receive tasks, from LDAP", runUsers},
 		{"version", "", "print the version of mailpull", runVersion},
@@ -114,8 +114,8 @@ func parse(e *env, fs *flag.FlagSet, args []string) error {
 }
 
 func commandHelp(w io.Writer, name string, fs *flag.FlagSet) {
-	c, _ := lookup(name)
-	fmt.Fprintf(w, "usage: mailpull %s %s\n\n%s\n", name, c.args, c.summary)
+	args, summary := synopsis(name)
+	fmt.Fprintf(w, "usage: mailpull %s %s\n\n%s\n", name, args, summary)
 	if fs == nil {
 		return
 	}
@@ -124,6 +124,29 @@ func commandHelp(w io.Writer, name string, fs *flag.FlagSet) {
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
 	if b.Len() > 0 {
-		fmt.Fprintf(w, "\nflags:\n%s", b.String())
+		// The flag package prints -name; mailpull documents --name, which it
+		// accepts as well.
+		fmt.Fprintf(w, "\nflags:\n%s", dashes(b.String()))
 	}
+}
+
+func dashes(defaults string) string {
+	lines := strings.Split(defaults, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "  -") {
+			lines[i] = "  --" + l[3:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// synopsis is the argument line and summary of a command or task subcommand.
+func synopsis(name string) (args, summary string) {
+	if c, ok := lookup(name); ok {
+		return c.args, c.summary
+	}
+	if s, ok := taskSubcommands()[strings.TrimPrefix(name, "task ")]; ok {
+		return s.args, s.summary
+	}
+	return "", ""
 }
