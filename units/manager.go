@@ -44,29 +44,63 @@ func (m *Manager) Close() { m.Conn.Close() }
 // Apply brings the timers of tasks in line: written when they differ,
 // one daemon-reload for the batch, then each timer enabled and started when
 // on(task) says so, stopped and disabled otherwise. A manual task has no
-// timer; an old one is removed.
+// timer; an old one is removed. Systemd is asked for the state of all
+// timers at once, and only the timers that must change are touched, so that
+// a reconcile with nothing to do costs a few calls whatever the number of
+// tasks.
 func (m *Manager) Apply(ctx context.Context, tasks []task.Task, on func(task.Task) bool) error {
 	changed, err := m.writeTimers(tasks)
 	if err != nil {
 		return err
 	}
-	if changed {
+	if len(changed) > 0 {
 		if err := m.Conn.ReloadContext(ctx); err != nil {
 			return fmt.Errorf("systemd daemon-reload: %w", err)
 		}
 	}
+	now, err := m.timers(ctx)
+	if err != nil {
+		return err
+	}
 	for _, t := range tasks {
-		if err := m.switchTimer(ctx, t, on(t)); err != nil {
+		sc, _ := task.ParseSchedule(t.Schedule)
+		want := on(t) && !sc.Manual()
+		if want == now[TimerName(t.ID)] && !changed[t.ID] {
+			continue
+		}
+		if err := m.switchTimer(ctx, t.ID, want); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeTimers writes the timers whose content changed and reports whether
-// any file changed.
-func (m *Manager) writeTimers(tasks []task.Task) (bool, error) {
-	changed := false
+// timers reports, for every loaded mailpull timer, whether it is both
+// active and enabled.
+func (m *Manager) timers(ctx context.Context) (map[string]bool, error) {
+	units, err := m.Conn.ListUnitsByPatternsContext(ctx, nil, []string{"mailpull-sync@*.timer"})
+	if err != nil {
+		return nil, fmt.Errorf("systemd: list timers: %w", err)
+	}
+	files, err := m.Conn.ListUnitFilesByPatternsContext(ctx, []string{"enabled"}, []string{"mailpull-sync@*.timer"})
+	if err != nil {
+		return nil, fmt.Errorf("systemd: list timer files: %w", err)
+	}
+	enabled := map[string]bool{}
+	for _, f := range files {
+		enabled[filepath.Base(f.Path)] = true
+	}
+	on := map[string]bool{}
+	for _, u := range units {
+		on[u.Name] = u.ActiveState == "active" && enabled[u.Name]
+	}
+	return on, nil
+}
+
+// writeTimers writes the timers whose content changed and returns the ids
+// of the tasks whose file changed.
+func (m *Manager) writeTimers(tasks []task.Task) (map[string]bool, error) {
+	changed := map[string]bool{}
 	for _, t := range tasks {
 		data, err := Timer(t)
 		if err != nil {
@@ -76,10 +110,10 @@ func (m *Manager) writeTimers(tasks []task.Task) (bool, error) {
 		old, err := os.ReadFile(path)
 		switch {
 		case data == nil && err == nil:
-			changed = true
+			changed[t.ID] = true
 			err = os.Remove(path)
 		case data != nil && (err != nil || !bytes.Equal(old, data)):
-			changed = true
+			changed[t.ID] = true
 			err = atomicfile.Write(path, data, 0o644)
 		default:
 			err = nil
@@ -91,9 +125,9 @@ func (m *Manager) writeTimers(tasks []task.Task) (bool, error) {
 	return changed, nil
 }
 
-func (m *Manager) switchTimer(ctx context.Context, t task.Task, on bool) error {
-	name := TimerName(t.ID)
-	if sc, _ := task.ParseSchedule(t.Schedule); !on || sc.Manual() {
+func (m *Manager) switchTimer(ctx context.Context, id string, on bool) error {
+	name := TimerName(id)
+	if !on {
 		return m.stopTimer(ctx, name)
 	}
 	if _, _, err := m.Conn.EnableUnitFilesContext(ctx, []string{name}, false, true); err != nil {
