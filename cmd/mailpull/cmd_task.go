@@ -166,7 +166,7 @@ func (te taskEnv) save(ctx context.Context, e *env, t task.Task, pw []byte, chec
 		return err
 	}
 	e.log.Info("task saved", "task", t.ID, "local_user", t.LocalUser, "remote", t.RemoteUser+"@"+t.Host)
-	return nil
+	return te.applyUnits(ctx, e, t)
 }
 
 func (te taskEnv) check(ctx context.Context, t task.Task, pw []byte) error {
@@ -235,6 +235,9 @@ func runTaskRm(ctx context.Context, e *env, args []string) error {
 		return taskLoadError(err)
 	}
 	if err := te.creds.Remove(id); err != nil {
+		return err
+	}
+	if err := te.removeUnits(ctx, e, id); err != nil {
 		return err
 	}
 	if *purge {

@@ -44,6 +44,7 @@ func commands() []command {
 		{"import-csv", "[--check] [--update] [FILE]", "create tasks from a CSV file (NethServer's columns), or stdin", runImportCSV},
 		{"sync", "[--dry-run] [--json] [--force] ID", "run a task once, in the foreground", runSync},
 		{"dovecot-config", "[--passwd-file FILE]", "print the Dovecot settings mailpull's master user needs", runDovecotConfig},
+		{"daemon", "[--interval D]", "keep the tasks' timers in step with the users LDAP selects (mailpull.service)", runDaemon},
 		{"users", "[--json]", "list the local users that may receive tasks, from LDAP", runUsers},
 		{"version", "", "print the version of mailpull", runVersion},
 		{"help", "[COMMAND]", "show help for mailpull or for one command", runHelp},
