@@ -19,8 +19,9 @@ import (
 
 func runSync(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("sync")
-	dryRun := fs.Bool("dry-run", false, "print what would be created and copied, change nothing")
+	dryRun := fs.Bool("dry-run", false, "print what would be created, copied, updated and deleted; change nothing")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
+	force := fs.Bool("force", false, "let delete-local remove more than 10% of a folder in this run")
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -39,9 +40,9 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		return configError(fmt.Errorf("task %s: inbox mode is not available in this version of mailpull", t.ID))
 	}
 	start := time.Now()
-	sum, err := te.mirror(ctx, e, t, *dryRun)
+	sum, err := te.mirror(ctx, e, t, runOptions{dryRun: *dryRun, force: *force})
 	if sum != nil {
-		printSummary(e, t, sum, err, time.Since(start), *asJSON)
+		printSummary(e, t, sum, err, time.Since(start), *asJSON, *dryRun)
 	}
 	if errors.Is(err, mirror.ErrPartial) {
 		return &exitError{code: ExitPartial, err: err}
@@ -49,7 +50,10 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, dryRun bool) (*mirror.Summary, error) {
+// runOptions are the sync flags that change what a run may do.
+type runOptions struct{ dryRun, force bool }
+
+func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, o runOptions) (*mirror.Summary, error) {
 	pw, err := te.creds.Get(ctx, t.ID, creds.RemotePassword)
 	if err != nil {
 		return nil, configError(fmt.Errorf("task %s: remote password: %w", t.ID, err))
@@ -74,27 +78,34 @@ func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, dryRun bool) 
 			return masteruser.Dial(ctx, mcfg, t.LocalUser)
 		},
 		Ledger: l,
-		DryRun: dryRun,
+		DryRun: o.dryRun,
+		Force:  o.force,
 		Log:    e.log.With("task", t.ID, "user", t.LocalUser),
 	})
 }
 
 type summaryJSON struct {
-	Task     string   `json:"task"`
-	DryRun   bool     `json:"dry_run,omitempty"`
-	Copied   int      `json:"copied"`
-	Adopted  int      `json:"adopted"`
-	Skipped  int      `json:"skipped"`
-	Created  []string `json:"created_folders"`
-	Failed   []string `json:"failed"`
-	Skips    []string `json:"skipped_folders"`
-	Seconds  float64  `json:"seconds"`
-	ExitCode int      `json:"exit_code"`
+	Task          string   `json:"task"`
+	DryRun        bool     `json:"dry_run,omitempty"`
+	Copied        int      `json:"copied"`
+	Adopted       int      `json:"adopted"`
+	Skipped       int      `json:"skipped"`
+	FlagsUpdated  int      `json:"flags_updated"`
+	DeletedRemote int      `json:"deleted_remote"`
+	DeletedLocal  int      `json:"deleted_local"`
+	Created       []string `json:"created_folders"`
+	Removed       []string `json:"removed_folders"`
+	Failed        []string `json:"failed"`
+	Skips         []string `json:"skipped_folders"`
+	Seconds       float64  `json:"seconds"`
+	ExitCode      int      `json:"exit_code"`
 }
 
-func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Duration, asJSON bool) {
-	j := summaryJSON{Task: t.ID, Copied: s.Copied, Adopted: s.Adopted, Skipped: s.Skipped,
-		Created: nonNil(s.Created), Failed: []string{}, Skips: []string{}, Seconds: d.Seconds(), ExitCode: exitCode(err)}
+func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Duration, asJSON, dryRun bool) {
+	j := summaryJSON{Task: t.ID, DryRun: dryRun, Copied: s.Copied, Adopted: s.Adopted, Skipped: s.Skipped,
+		FlagsUpdated: s.FlagsUpdated, DeletedRemote: s.DeletedRemote, DeletedLocal: s.DeletedLocal,
+		Created: nonNil(s.Created), Removed: nonNil(s.Removed), Failed: []string{}, Skips: []string{},
+		Seconds: d.Seconds(), ExitCode: exitCode(err)}
 	if err == nil {
 		j.ExitCode = ExitOK
 	}
@@ -108,11 +119,19 @@ func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Dura
 		writeJSON(e.stdout, j)
 		return
 	}
-	fmt.Fprintf(e.stdout, "task %s: copied %d, already there %d, recovered %d, folders created %d, skipped %d, failed %d, exit %d, %.1fs\n",
-		t.ID, j.Copied, j.Skipped, j.Adopted, len(j.Created), len(j.Skips), len(j.Failed), j.ExitCode, j.Seconds)
+	fmt.Fprintf(e.stdout, "task %s: %scopied %d, already there %d, recovered %d, flags updated %d, deleted remote %d, deleted local %d, folders created %d, removed %d, skipped %d, failed %d, exit %d, %.1fs\n",
+		t.ID, dryRunPrefix(j.DryRun), j.Copied, j.Skipped, j.Adopted, j.FlagsUpdated, j.DeletedRemote, j.DeletedLocal,
+		len(j.Created), len(j.Removed), len(j.Skips), len(j.Failed), j.ExitCode, j.Seconds)
 	for _, f := range j.Failed {
 		fmt.Fprintf(e.stdout, "  failed: %s\n", f)
 	}
+}
+
+func dryRunPrefix(dry bool) string {
+	if dry {
+		return "dry run, nothing changed: would have "
+	}
+	return ""
 }
 
 func nonNil(s []string) []string {

@@ -161,3 +161,42 @@ func TestDovecotConfig(t *testing.T) {
 		}
 	}
 }
+
+// Strict mirror: a run refuses to delete more than 10% of a local folder
+// and says how to go on; sync --force then deletes exactly the copies whose
+// remote message is gone, and the user's own local message stays.
+func TestSyncDeleteLocalNeedsForce(t *testing.T) {
+	w := newWorld(t)
+	w.remote.Put(t, "Work", corpus(20)...)
+	id := w.addTask(t, "--delete-local")
+	if code, out, errOut := runCLI(t, "--config", w.cfg, "sync", id); code != ExitOK {
+		t.Fatalf("sync: exit %d: %s %s", code, out, errOut)
+	}
+	own := rig.Message{Date: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Body: []byte("Subject: mine\r\n\r\nmine\r\n")}
+	rig.Append(t, w.local.Dial(t, "alice"), "Work", own)
+	c := w.remote.Dial(t)
+	if _, err := c.Select("Work", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	gone := imap.UIDSetNum(1, 2, 3, 4, 5)
+	c.Store(gone, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
+	if err := c.UIDExpunge(gone).Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, _ := runCLI(t, "--config", w.cfg, "sync", id)
+	if code != ExitPartial || !strings.Contains(out, "deleted local 0,") || !strings.Contains(out, "--force") {
+		t.Fatalf("sync without --force: exit %d: %s", code, out)
+	}
+	if n := len(w.local.Read(t, "alice")["Work"]); n != 21 {
+		t.Fatalf("local Work has %d messages after a refused deletion, want 21", n)
+	}
+	code, out, _ = runCLI(t, "--config", w.cfg, "sync", "--force", "--json", id)
+	if code != ExitOK || !strings.Contains(out, `"deleted_local": 5`) || !strings.Contains(out, `"flags_updated": 0`) {
+		t.Fatalf("sync --force: exit %d: %s", code, out)
+	}
+	local := w.local.Read(t, "alice")["Work"]
+	if want := append(w.remote.Read(t)["Work"], own); !rig.EqualMessages(local, want) {
+		t.Fatalf("local Work has %d messages, want the remote's 15 and the user's own", len(local))
+	}
+}

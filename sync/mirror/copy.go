@@ -18,6 +18,7 @@ import (
 func (r *run) copyFolder(ctx context.Context, p *pair, m folders.Mapping, st *imap.StatusData, todo []imap.UID) error {
 	if r.cfg.DryRun {
 		r.cfg.Log.Info("would copy", "folder", m.Remote.Name, "to", m.Local, "messages", len(todo))
+		r.record(func(s *Summary) { s.Copied += len(todo) })
 		return nil
 	}
 	b := &batcher{run: r, p: p, m: m, uidvalidity: st.UIDValidity, total: len(todo)}
@@ -33,13 +34,30 @@ func (r *run) copyFolder(ctx context.Context, p *pair, m folders.Mapping, st *im
 		}
 		failed += n
 	}
-	if failed > 0 {
-		return nil // the failures are recorded; the folder is not complete
+	if failed > 0 || r.failedIn(m.Remote.Name) {
+		// The failures are recorded; the folder is not complete, or a flag
+		// change or deletion is still owed: the next run must look again.
+		return nil
+	}
+	if b.localUIDValidity == 0 { // nothing copied this time: no intent asked
+		v, err := localUIDValidity(p.local, m.Local)
+		if err != nil {
+			return err
+		}
+		b.localUIDValidity = v
 	}
 	return r.cfg.Ledger.SetFolder(m.Remote.Name, st.UIDValidity, ledger.FolderState{
 		LocalFolder: m.Local, LocalUIDValidity: b.localUIDValidity,
 		UIDNext: uint32(st.UIDNext), Messages: deref(st.NumMessages), HighestModSeq: st.HighestModSeq,
 	})
+}
+
+func localUIDValidity(lc *imapclient.Client, folder string) (uint32, error) {
+	st, err := lc.Status(folder, &imap.StatusOptions{UIDValidity: true}).Wait()
+	if err != nil {
+		return 0, fmt.Errorf("local status %q: %w", folder, err)
+	}
+	return st.UIDValidity, nil
 }
 
 func deref(p *uint32) uint32 {

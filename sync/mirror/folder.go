@@ -105,7 +105,8 @@ func (p *pair) close() {
 	}
 }
 
-// folder copies one remote folder. An unchanged folder costs one STATUS.
+// folder copies one remote folder, and carries flag changes and deletions
+// over. An unchanged folder costs one STATUS.
 func (r *run) folder(ctx context.Context, p *pair, m folders.Mapping) error {
 	name := m.Remote.Name
 	st, err := p.remote.Status(name, &imap.StatusOptions{UIDNext: true, UIDValidity: true, NumMessages: true,
@@ -118,14 +119,25 @@ func (r *run) folder(ctx context.Context, p *pair, m folders.Mapping) error {
 		return err
 	}
 	if known && unchanged(prev, st, m.Local) {
-		return nil
+		return r.agedDeletions(p, m, st.UIDValidity)
 	}
-	todo, already, err := r.todo(p.remote, name, st.UIDValidity)
+	adopted, err := r.readopt(p, m, st.UIDValidity)
+	if err != nil {
+		return fmt.Errorf("re-adopt after a UIDVALIDITY change: %w", err)
+	}
+	all, todo, already, err := r.todo(p.remote, name, st.UIDValidity)
 	if err != nil {
 		return err
 	}
+	todo = without(todo, adopted)
 	r.record(func(s *Summary) { s.Skipped += already })
-	return r.copyFolder(ctx, p, m, st, todo)
+	if err := r.chores(p, m, st, prev, known, all); err != nil {
+		return err
+	}
+	if err := r.copyFolder(ctx, p, m, st, todo); err != nil {
+		return err
+	}
+	return r.step(p, name, "delete on the remote", r.deleteRemote(p, m, st.UIDValidity))
 }
 
 func unchanged(prev ledger.FolderState, st *imap.StatusData, local string) bool {
@@ -133,31 +145,33 @@ func unchanged(prev ledger.FolderState, st *imap.StatusData, local string) bool 
 		st.NumMessages != nil && prev.Messages == *st.NumMessages && prev.HighestModSeq == st.HighestModSeq
 }
 
-// todo selects the folder and returns the UIDs to copy: those not done yet,
-// and with max_messages only among the newest; and how many are done.
-func (r *run) todo(rc *imapclient.Client, name string, uidvalidity uint32) ([]imap.UID, int, error) {
+// todo selects the folder and returns all its UIDs, the UIDs to copy (those
+// not done yet, and with max_messages only among the newest) and how many
+// are done.
+func (r *run) todo(rc *imapclient.Client, name string, uidvalidity uint32) (all, todo []imap.UID, already int, err error) {
 	sel, err := rc.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
-		return nil, 0, fmt.Errorf("select: %w", err)
+		return nil, nil, 0, fmt.Errorf("select: %w", err)
 	}
 	if sel.UIDValidity != uidvalidity {
-		return nil, 0, fmt.Errorf("UIDVALIDITY changed during the run (%d, then %d)", uidvalidity, sel.UIDValidity)
+		return nil, nil, 0, fmt.Errorf("UIDVALIDITY changed during the run (%d, then %d)", uidvalidity, sel.UIDValidity)
 	}
 	found, err := rc.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
 	if err != nil {
-		return nil, 0, fmt.Errorf("search: %w", err)
+		return nil, nil, 0, fmt.Errorf("search: %w", err)
 	}
-	all := found.AllUIDs()
+	all = found.AllUIDs()
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	wanted := all
 	if n := r.cfg.Task.MaxMessages; n > 0 && len(all) > n {
-		all = all[len(all)-n:]
+		wanted = all[len(all)-n:]
 	}
 	done, err := r.cfg.Ledger.Done(name, uidvalidity)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	todo := without(all, done)
-	return todo, len(all) - len(todo), nil
+	todo = without(wanted, done)
+	return all, todo, len(wanted) - len(todo), nil
 }
 
 // without returns the UIDs of all that are not in done; both are sorted.

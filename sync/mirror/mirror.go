@@ -38,8 +38,13 @@ type Config struct {
 	Connections int  // folders copied at once; default 3
 	Batch       int  // messages per intent; default 100
 	DryRun      bool // report what would change, change nothing
+	Force       bool // delete-local may remove more than maxLocalShare of a folder
 	Log         *slog.Logger
 	Progress    func(Progress) // called often; may be nil
+
+	// beforeRemoteDelete, if set, runs between choosing the remote UIDs to
+	// delete and deleting them: tests use it to play a concurrent client.
+	beforeRemoteDelete func(folder string)
 }
 
 // Progress is where a run stands.
@@ -53,9 +58,13 @@ type Progress struct {
 
 // Summary is what a run did.
 type Summary struct {
-	Copied, Adopted, Skipped int // messages: copied now, found copied after a crash, already there
+	Copied, Adopted, Skipped int // messages: copied now, found copied after a crash or UIDVALIDITY change, already there
 	Bytes                    int64
+	FlagsUpdated             int      // local copies whose flags were set to the remote's
+	DeletedRemote            int      // remote messages deleted (or moved to Trash) after their copy
+	DeletedLocal             int      // local copies deleted because the remote message is gone
 	Created                  []string // local folders created
+	Removed                  []string // local folders deleted because the remote folder is gone
 	SkippedFolders           []folders.Skip
 	Failed                   []Failure
 }
@@ -89,6 +98,12 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := r.copyFolders(ctx, plan.Folders, sep); err != nil {
 		return r.sum, err
 	}
+	if err := r.moveToTrash(ctx); err != nil {
+		return r.sum, err
+	}
+	if err := r.goneFolders(ctx, plan, sep); err != nil {
+		return r.sum, err
+	}
 	if len(r.sum.Failed) > 0 {
 		return r.sum, ErrPartial
 	}
@@ -109,9 +124,11 @@ func (c *Config) defaults() {
 
 // run is the state of one Run, shared by its folder workers.
 type run struct {
-	cfg Config
-	mu  sync.Mutex
-	sum *Summary
+	cfg     Config
+	listing folders.Listing // the remote folders, as prepare listed them
+	moves   []pendingMove   // Gmail deletions, run once every folder is copied
+	mu      sync.Mutex
+	sum     *Summary
 }
 
 func (r *run) record(f func(s *Summary)) {

@@ -39,6 +39,7 @@ func (r *run) plan(rc, lc *imapclient.Client) (folders.Plan, rune, error) {
 	if err != nil {
 		return folders.Plan{}, 0, fmt.Errorf("list remote folders: %w", err)
 	}
+	r.listing = listing
 	sep, err := separator(lc)
 	if err != nil {
 		return folders.Plan{}, 0, err
