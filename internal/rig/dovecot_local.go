@@ -37,9 +37,10 @@ type Local struct {
 	// Users are the mail users, by login.
 	Users map[string]LocalUser
 
-	d     *dovecot
-	users string // passwd-file, in the default mode
-	ldap  *Slapd
+	d      *dovecot
+	users  string // passwd-file, in the default mode
+	ldap   *Slapd
+	outbox string // where the sendmail stand-in keeps messages
 }
 
 // LocalUser is a mail user of the local server.
@@ -67,6 +68,12 @@ type LocalOptions struct {
 	// MasterPassword for [Local.Read].
 	MasterConfig               string
 	MasterUser, MasterPassword string
+	// Sendmail replaces sendmail_path with a stand-in that keeps what the
+	// server sends (vacation replies), for [Local.Sent].
+	Sendmail bool
+	// Config is added verbatim at the end of the configuration, e.g. the
+	// settings a document tells admins to add.
+	Config string
 }
 
 // StartLocal starts the local server. In the default mode it has the users
@@ -98,6 +105,12 @@ func StartLocal(t testing.TB, opts LocalOptions) *Local {
 	l.masterConf(t, c, opts)
 	l.listenersConf(c)
 	l.deliveryConf(c)
+	if opts.Sendmail {
+		l.sendmailConf(t, c)
+	}
+	if opts.Config != "" {
+		c.raw(opts.Config)
+	}
 	d.start(t, "local dovecot", c, l.IMAPAddr)
 	return l
 }

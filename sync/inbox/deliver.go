@@ -1,0 +1,223 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailpull/mailpull/sync/ledger"
+)
+
+// deliverer puts one message into the local account: head (the headers
+// mailpull adds) and then body, size bytes. A *refusal means the server
+// refused this message and the connection is fine; any other error means
+// the connection is in an unknown state.
+type deliverer interface {
+	deliver(m meta, head []byte, body io.Reader, size int64) error
+	close()
+}
+
+// refusal is a message the local server turned down.
+type refusal struct {
+	temporary bool  // 4xx: try again next run
+	account   error // ErrUnknownUser or ErrQuota: no message can be delivered
+	err       error
+}
+
+func (e *refusal) Error() string {
+	if e.account != nil {
+		return fmt.Sprintf("%v: %v", e.account, e.err)
+	}
+	return e.err.Error()
+}
+
+func (e *refusal) Unwrap() []error {
+	if e.account == nil {
+		return []error{e.err}
+	}
+	return []error{e.account, e.err}
+}
+
+// batch delivers uids under one intent. The intent is committed with what
+// was delivered unless the connection broke mid-message: then whether that
+// message arrived is unknown, and the intent stays open for the next run
+// to settle by searching the local account.
+func (r *run) batch(ctx context.Context, uids []imap.UID) error {
+	metas, err := fetchMeta(r.remote, uids)
+	if err != nil || len(metas) == 0 {
+		return err // none: expunged meanwhile
+	}
+	id, err := r.cfg.Ledger.Begin(r.intent(metas))
+	if err != nil {
+		return err
+	}
+	b := &batch{run: r, want: make(map[uint32]meta, len(metas))}
+	for _, m := range metas {
+		b.want[m.uid] = m
+	}
+	if err := b.stream(ctx); err != nil {
+		return err
+	}
+	if err := r.cfg.Ledger.Commit(id, b.done); err != nil {
+		return err
+	}
+	r.sum.Delivered += len(b.done)
+	if err := r.markSeen(); err != nil {
+		return err
+	}
+	return b.stop
+}
+
+func (r *run) intent(metas []meta) ledger.Intent {
+	in := ledger.Intent{Folder: Folder, UIDValidity: r.uidvalidity}
+	for _, m := range metas {
+		in.Messages = append(in.Messages, ledger.IntentMessage{UID: m.uid, Size: m.size, Date: m.date,
+			MessageID: m.messageID, Origin: Origin(r.cfg.Task.ID, r.uidvalidity, m.uid)})
+	}
+	return in
+}
+
+// batch is one batch's deliveries.
+type batch struct {
+	*run
+	want map[uint32]meta
+	seen map[uint32]bool // answered by the server, delivered or not
+	done []ledger.Mapping
+	stop error // an account-wide refusal: deliver nothing more
+}
+
+// stream fetches the bodies and delivers each as it arrives, then asks
+// again, one by one, for those the server left out of its answer: a FETCH
+// answer may omit a message, or carry its UID after the body, where go-imap
+// cannot place it.
+func (b *batch) stream(ctx context.Context) error {
+	b.seen = map[uint32]bool{}
+	if err := b.fetch(ctx, uidsOf(b.want)); err != nil {
+		return err
+	}
+	for _, uid := range uidsOf(b.want) {
+		if b.seen[uint32(uid)] || b.stop != nil {
+			continue
+		}
+		if err := b.fetch(ctx, []imap.UID{uid}); err != nil {
+			return err
+		}
+		if !b.seen[uint32(uid)] {
+			b.fail(uint32(uid), errors.New("the remote server did not send the message"))
+		}
+	}
+	return nil
+}
+
+func uidsOf(want map[uint32]meta) []imap.UID {
+	out := make([]imap.UID, 0, len(want))
+	for uid := range want {
+		out = append(out, imap.UID(uid))
+	}
+	return out
+}
+
+func (b *batch) fetch(ctx context.Context, uids []imap.UID) error {
+	cmd := b.remote.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		if err := b.message(ctx, msg); err != nil {
+			cmd.Close()
+			return err
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("fetch from remote %s: %w", Folder, err)
+	}
+	return nil
+}
+
+// message reads one FETCH answer, its UID first and then its body, which
+// streams into the delivery. After an account-wide refusal the remaining
+// bodies are left for go-imap to read past.
+func (b *batch) message(ctx context.Context, msg *imapclient.FetchMessageData) error {
+	var uid uint32
+	for it := msg.Next(); it != nil; it = msg.Next() {
+		switch it := it.(type) {
+		case imapclient.FetchItemDataUID:
+			uid = uint32(it.UID)
+		case imapclient.FetchItemDataBodySection:
+			m, ok := b.want[uid]
+			if !ok || it.Literal == nil || b.seen[uid] || b.stop != nil {
+				continue
+			}
+			b.seen[uid] = true
+			return b.deliver(ctx, m, it.Literal)
+		}
+	}
+	return nil
+}
+
+// deliver streams one message into the local account and records the
+// outcome: delivered, deferred (4xx), failed, or the end of the run.
+func (b *batch) deliver(ctx context.Context, m meta, body imap.LiteralReader) error {
+	out, err := b.deliverer(ctx)
+	if err != nil {
+		return err
+	}
+	err = out.deliver(m, b.head(m.uid), body, body.Size())
+	var ref *refusal
+	switch {
+	case err == nil:
+		b.done = append(b.done, ledger.Mapping{RemoteUID: m.uid})
+	case !errors.As(err, &ref):
+		return fmt.Errorf("deliver UID %d: %w", m.uid, err)
+	case ref.account != nil:
+		b.stop = fmt.Errorf("deliver to %s: %w", b.recipient(), err)
+	case ref.temporary:
+		b.cfg.Log.Warn("delivery deferred, left for the next run", "uid", m.uid, "err", err)
+		b.sum.Deferred++
+	default:
+		b.fail(m.uid, err)
+	}
+	return nil
+}
+
+// head is the header fields added in front of the message: the remote
+// address for Sieve vacation (Dovecot's lda_original_recipient_header), and
+// the origin that finds the copy again after a crash.
+func (r *run) head(uid uint32) []byte {
+	var h []byte
+	if r.cfg.OriginalTo != "" {
+		h = fmt.Appendf(h, "X-Original-To: %s\r\n", r.cfg.OriginalTo)
+	}
+	return fmt.Appendf(h, "%s: %s\r\n", OriginHeader, Origin(r.cfg.Task.ID, r.uidvalidity, uid))
+}
+
+func (r *run) recipient() string {
+	if r.cfg.LMTP == nil {
+		return r.cfg.Task.LocalUser + "'s INBOX"
+	}
+	return r.cfg.Recipient
+}
+
+// deliverer opens the delivery on first use: LMTP, one connection for the
+// whole run, or APPEND through the master login.
+func (r *run) deliverer(ctx context.Context) (deliverer, error) {
+	if r.out != nil {
+		return r.out, nil
+	}
+	if r.cfg.LMTP != nil {
+		l, err := dialLMTP(ctx, r.cfg.LMTP, r.cfg.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		r.out = l
+		return l, nil
+	}
+	c, err := r.localClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.out = &appender{c: c}
+	return r.out, nil
+}
