@@ -7,9 +7,12 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 )
 
-// newLogger logs to w as slog text. Under journald the time is dropped, as
-// the journal stamps every line itself.
+// newLogger logs to w as slog text, or, when mailpull runs as a unit whose
+// stderr is the journal, to journald with fields (journal.go).
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	if underJournal() && journal.Enabled() {
+		return slog.New(&journalHandler{level: level})
+	}
 	opts := &slog.HandlerOptions{Level: level}
 	if underJournal() {
 		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
