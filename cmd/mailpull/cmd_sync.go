@@ -37,7 +37,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		return taskLoadError(err)
 	}
 	if t.Folders == task.FoldersInbox {
-		return configError(fmt.Errorf("task %s: inbox mode is not available in this version of mailpull", t.ID))
+		return te.syncInbox(ctx, e, t, *dryRun, *asJSON)
 	}
 	start := time.Now()
 	sum, err := te.mirror(ctx, e, t, runOptions{dryRun: *dryRun, force: *force})

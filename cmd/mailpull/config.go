@@ -36,6 +36,9 @@ type DovecotConfig struct {
 	MasterUser         string `toml:"master_user"`
 	MasterPasswordFile string `toml:"master_password_file"`
 	Separator          string `toml:"separator"`
+	// Domain makes login@domain the LMTP recipient of INBOX mode when no
+	// [ldap] section gives the user's mail address; empty: the login alone.
+	Domain string `toml:"domain"`
 }
 
 // LDAPConfig selects the local users; without it a user is checked by a
@@ -161,6 +164,9 @@ func (d *DovecotConfig) validate(bad func(key, format string, args ...any)) {
 	checkPath(bad, "dovecot.master_password_file", d.MasterPasswordFile)
 	if d.MasterUser == "" || strings.ContainsAny(d.MasterUser, " \t\r\n*") {
 		bad("dovecot.master_user", "%q is not a user name", d.MasterUser)
+	}
+	if d.Domain != "" && strings.ContainsAny(d.Domain, "@<> \t\r\n") {
+		bad("dovecot.domain", "%q is not a mail domain", d.Domain)
 	}
 	if len(d.Separator) != 1 || d.Separator == " " {
 		bad("dovecot.separator", "%q: want one character, as Dovecot's auth_master_user_separator", d.Separator)
