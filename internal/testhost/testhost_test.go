@@ -24,6 +24,7 @@ func TestHost(t *testing.T) {
 
 	t.Run("identity", func(t *testing.T) { checkIdentity(t, h, before) })
 	t.Run("exec", func(t *testing.T) { checkExec(t, h) })
+	t.Run("kernel settings read-only", func(t *testing.T) { checkReadOnlyKernel(t, h) })
 	t.Run("unit and journal", func(t *testing.T) { checkUnit(t, h) })
 	t.Run("transient unit", func(t *testing.T) { checkTransient(t, h) })
 	t.Run("timer", func(t *testing.T) { checkTimer(t, h) })
@@ -112,6 +113,16 @@ func checkExec(t *testing.T, h *Host) {
 	out := h.MustExec("setpriv", "--dump")
 	if strings.Contains(out, "sys_module") || strings.Contains(out, "sys_time") {
 		t.Errorf("a command inside may load modules or set the clock:\n%s", out)
+	}
+}
+
+// checkReadOnlyKernel writes kernel settings' own values back, which must
+// fail: the kernel is the host's. (Were they writable, nothing would change.)
+func checkReadOnlyKernel(t *testing.T, h *Host) {
+	for _, knob := range []string{"/proc/sys/kernel/printk_ratelimit", "/sys/kernel/mm/ksm/run"} {
+		if out, err := h.Exec("sh", "-c", "v=$(cat "+knob+") && echo $v > "+knob); err == nil {
+			t.Errorf("%s is writable inside:\n%s", knob, out)
+		}
 	}
 }
 
