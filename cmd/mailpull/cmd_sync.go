@@ -4,16 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
-	"github.com/emersion/go-imap/v2/imapclient"
-
-	"github.com/mailpull/mailpull/creds"
-	"github.com/mailpull/mailpull/masteruser"
-	"github.com/mailpull/mailpull/sync/ledger"
 	"github.com/mailpull/mailpull/sync/mirror"
-	"github.com/mailpull/mailpull/sync/remote"
 	"github.com/mailpull/mailpull/task"
 )
 
@@ -54,34 +47,13 @@ func runSync(ctx context.Context, e *env, args []string) error {
 type runOptions struct{ dryRun, force bool }
 
 func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, o runOptions) (*mirror.Summary, error) {
-	pw, err := te.creds.Get(ctx, t.ID, creds.RemotePassword)
-	if err != nil {
-		return nil, configError(fmt.Errorf("task %s: remote password: %w", t.ID, err))
-	}
-	mcfg, err := te.cfg.masterConfig(ctx)
+	cfg, done, err := te.session(ctx, e, t)
 	if err != nil {
 		return nil, err
 	}
-	l, err := ledger.Open(filepath.Join(te.cfg.StateDir, t.ID+".db"))
-	if errors.Is(err, ledger.ErrBusy) {
-		return nil, &exitError{code: ExitTempFail, err: fmt.Errorf("task %s: %w", t.ID, err)}
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
-	rcfg := remoteConfig(t, pw)
-	return mirror.Run(ctx, mirror.Config{
-		Task:   t,
-		Remote: func(ctx context.Context) (*imapclient.Client, error) { return remote.Dial(ctx, rcfg) },
-		Local: func(ctx context.Context) (*imapclient.Client, error) {
-			return masteruser.Dial(ctx, mcfg, t.LocalUser)
-		},
-		Ledger: l,
-		DryRun: o.dryRun,
-		Force:  o.force,
-		Log:    e.log.With("task", t.ID, "user", t.LocalUser),
-	})
+	defer done()
+	cfg.DryRun, cfg.Force = o.dryRun, o.force
+	return mirror.Run(ctx, cfg)
 }
 
 type summaryJSON struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -198,5 +199,40 @@ func TestSyncDeleteLocalNeedsForce(t *testing.T) {
 	local := w.local.Read(t, "alice")["Work"]
 	if want := append(w.remote.Read(t)["Work"], own); !rig.EqualMessages(local, want) {
 		t.Fatalf("local Work has %d messages, want the remote's 15 and the user's own", len(local))
+	}
+}
+
+func TestInfoOnRealDovecot(t *testing.T) {
+	w := newWorld(t)
+	msgs := corpus(12)
+	w.remote.Put(t, "INBOX", msgs[:5]...)
+	w.remote.Put(t, "Work", msgs[5:]...)
+	id := w.addTask(t)
+	if code, _, errOut := runCLI(t, "--config", w.cfg, "sync", id); code != ExitOK {
+		t.Fatalf("sync: %s", errOut)
+	}
+	w.remote.Put(t, "Work", corpus(13)[12])
+	code, out, errOut := runCLI(t, "--config", w.cfg, "info", "--json", id)
+	if code != ExitOK {
+		t.Fatalf("info: exit %d: %s", code, errOut)
+	}
+	var got struct {
+		Folders []folderJSON `json:"folders"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][3]int{"INBOX": {5, 5, 5}, "Work": {8, 7, 7}}
+	for _, f := range got.Folders {
+		w := want[f.Remote]
+		if [3]int{int(f.RemoteMessages), int(f.LocalMessages), f.Copied} != w || f.RemoteBytes <= 0 || f.LocalBytes <= 0 {
+			t.Errorf("%s: %+v, want remote/local/copied %v", f.Remote, f, w)
+		}
+	}
+	if len(got.Folders) != 2 {
+		t.Errorf("folders: %+v", got.Folders)
+	}
+	if code, out, _ := runCLI(t, "--config", w.cfg, "info", id); code != ExitOK || !strings.Contains(out, "total") {
+		t.Errorf("info table: %s", out)
 	}
 }

@@ -50,6 +50,7 @@ func commands() []command {
 		{"start-all", "", "start a run of every task", runStartAll},
 		{"stop-all", "", "stop every running task", runStopAll},
 		{"daemon", "[--interval D]", "keep the tasks' timers in step with the users LDAP selects (mailpull.service)", runDaemon},
+		{"info", "[--json] ID", "folders, messages and bytes of a task on both sides", runInfo},
 		{"users", "[--json]", "list the local users that may receive tasks, from LDAP", runUsers},
 		{"version", "", "print the version of mailpull", runVersion},
 		{"help", "[COMMAND]", "show help for mailpull or for one command", runHelp},
