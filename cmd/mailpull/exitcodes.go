@@ -6,6 +6,7 @@ import (
 
 	"github.com/mailpull/mailpull/ldapusers"
 	"github.com/mailpull/mailpull/masteruser"
+	"github.com/mailpull/mailpull/sync/mirror"
 	"github.com/mailpull/mailpull/sync/remote"
 )
 
@@ -63,6 +64,7 @@ var kinds = []struct {
 	{remote.ErrStartTLS, ExitNoPerm},
 	{remote.ErrTimeout, ExitTempFail},
 	{remote.ErrTemporary, ExitTempFail},
+	{mirror.ErrInterrupted, ExitTempFail}, // last: the dialers' own classes come first
 }
 
 func exitCode(err error) int {

@@ -53,10 +53,10 @@ func (r *run) worker(ctx context.Context, jobs <-chan folders.Mapping) error {
 		if err := p.open(ctx, r.cfg); err != nil {
 			for range jobs {
 			}
-			return err
+			return interrupted(err) // the servers answered moments ago
 		}
 		if err := r.folder(ctx, &p, m); err != nil {
-			if p.broken() {
+			if lost, err := p.lost(err); lost {
 				for range jobs {
 				}
 				return err
@@ -85,6 +85,9 @@ func (p *pair) open(ctx context.Context, cfg Config) error {
 
 func (p *pair) broken() bool { return closed(p.remote) || closed(p.local) }
 
+// closed reports whether c's connection is gone. When the connection dies,
+// go-imap sets the logout state before it fails the pending commands, and
+// closes the Closed channel only after them.
 func closed(c *imapclient.Client) bool {
 	if c == nil {
 		return true
@@ -93,7 +96,7 @@ func closed(c *imapclient.Client) bool {
 	case <-c.Closed():
 		return true
 	default:
-		return false
+		return c.State() == imap.ConnStateLogout
 	}
 }
 

@@ -24,14 +24,18 @@ func (r *run) prepare(ctx context.Context) (folders.Plan, rune, error) {
 		return folders.Plan{}, 0, err
 	}
 	defer lc.Close()
+	conns := &pair{rc, lc}
 	plan, sep, err := r.plan(rc, lc)
 	if err != nil {
+		_, err = conns.lost(err)
 		return plan, sep, err
 	}
 	if err := r.settle(lc); err != nil {
+		_, err = conns.lost(err)
 		return plan, sep, err
 	}
-	return plan, sep, r.create(lc, plan.Create)
+	_, err = conns.lost(r.create(lc, plan.Create))
+	return plan, sep, err
 }
 
 func (r *run) plan(rc, lc *imapclient.Client) (folders.Plan, rune, error) {

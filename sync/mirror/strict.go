@@ -146,7 +146,7 @@ func (r *run) goneFolders(ctx context.Context, plan folders.Plan, sep rune) erro
 	for _, name := range gone {
 		if err := r.goneFolder(lc, name, keep, sep); err != nil {
 			if closed(lc) {
-				return err
+				return interrupted(err)
 			}
 			r.fail(name, 0, fmt.Errorf("remote folder is gone: %w", err))
 		}

@@ -39,7 +39,7 @@ func (r *run) moveToTrash(ctx context.Context) error {
 	for _, mv := range r.moves {
 		if err := r.move(rc, mv); err != nil {
 			if closed(rc) {
-				return fmt.Errorf("%s: move to %q: %w", mv.m.Remote.Name, mv.trash, err)
+				return interrupted(fmt.Errorf("%s: move to %q: %w", mv.m.Remote.Name, mv.trash, err))
 			}
 			r.fail(mv.m.Remote.Name, 0, fmt.Errorf("move to %q: %w", mv.trash, err))
 		}
