@@ -125,7 +125,7 @@ func (b *batcher) begin(metas []meta) (uint64, error) {
 // stream fetches the bodies and appends them as they arrive, then retries
 // one by one the messages the server left out of its answer.
 func (b *batcher) stream(want map[uint32]meta) ([]ledger.Mapping, error) {
-	got, err := b.fetchAppend(want, uidsOf(want))
+	got, err := b.copyInOrder(want)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (b *batcher) stream(want map[uint32]meta) ([]ledger.Mapping, error) {
 		}
 		// A FETCH answer may omit a message, or carry its UID after the body,
 		// which go-imap cannot place: ask for it alone.
-		again, err := b.fetchAppend(want, []imap.UID{imap.UID(uid)})
+		again, err := b.copyInOrder(map[uint32]meta{uid: want[uid]})
 		if err != nil {
 			return nil, err
 		}
@@ -169,6 +169,9 @@ type appended struct {
 // fetchAppend streams each body into a local APPEND. The APPENDs are waited
 // for at the end, so that they pipeline.
 func (b *batcher) fetchAppend(want map[uint32]meta, uids []imap.UID) (map[uint32]uint32, error) {
+	if len(uids) == 0 {
+		return map[uint32]uint32{}, nil // an empty UID set is a syntax error
+	}
 	cmd := b.p.remote.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	var inflight []appended
@@ -201,15 +204,15 @@ func (b *batcher) appendOne(msg *imapclient.FetchMessageData, want map[uint32]me
 			if !ok || it.Literal == nil {
 				continue // read past by go-imap
 			}
-			cmd, err := b.append(m, it.Literal)
+			cmd, err := b.append(m, it.Literal, it.Literal.Size())
 			return appended{uid, cmd}, err
 		}
 	}
 	return appended{}, nil
 }
 
-func (b *batcher) append(m meta, body imap.LiteralReader) (*imapclient.AppendCommand, error) {
-	cmd := b.p.local.Append(b.m.Local, body.Size(), &imap.AppendOptions{Flags: m.flags, Time: m.date})
+func (b *batcher) append(m meta, body io.Reader, size int64) (*imapclient.AppendCommand, error) {
+	cmd := b.p.local.Append(b.m.Local, size, &imap.AppendOptions{Flags: m.flags, Time: m.date})
 	n, err := io.Copy(cmd, body)
 	if cerr := cmd.Close(); err == nil {
 		err = cerr

@@ -35,12 +35,17 @@ type Config struct {
 	Remote      Dialer // the remote account
 	Local       Dialer // the local account, through the master user
 	Ledger      *ledger.Ledger
-	Connections int  // folders copied at once; default 3
-	Batch       int  // messages per intent; default 100
-	DryRun      bool // report what would change, change nothing
-	Force       bool // delete-local may remove more than maxLocalShare of a folder
-	Log         *slog.Logger
-	Progress    func(Progress) // called often; may be nil
+	Connections int // folders copied at once; default 3
+	Batch       int // messages per intent; default 100
+	// SpoolAbove is the size from which a message is fetched in ranges into
+	// a temporary file before its APPEND (default 20 MiB): go-imap gives a
+	// literal at most five minutes, too little for 50 MB on a slow link.
+	SpoolAbove int64
+	SpoolChunk int64 // the size of a range; default 8 MiB
+	DryRun     bool  // report what would change, change nothing
+	Force      bool  // delete-local may remove more than maxLocalShare of a folder
+	Log        *slog.Logger
+	Progress   func(Progress) // called often; may be nil
 
 	// beforeRemoteDelete, if set, runs between choosing the remote UIDs to
 	// delete and deleting them: tests use it to play a concurrent client.
@@ -116,6 +121,12 @@ func (c *Config) defaults() {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 100
+	}
+	if c.SpoolAbove <= 0 {
+		c.SpoolAbove = 20 << 20
+	}
+	if c.SpoolChunk <= 0 {
+		c.SpoolChunk = 8 << 20
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
