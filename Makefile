@@ -5,12 +5,17 @@
 #                started), then gofmt, go vet, staticcheck and every test,
 #                including those against a real Dovecot and slapd
 #   make check   gofmt, go vet and staticcheck only
+#   make bench   installs mbsync and doveadm (Debian packages, not started),
+#                then compares them with mailpull on the rig; knobs in the
+#                environment or on the command line: BENCH_N=1000,10000
+#                BENCH_RTT=20ms BENCH_REPS=3 (see docs/benchmarks.md)
 #   make fuzz    every fuzz test for FUZZTIME (default 10s) each
 
 GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TESTFLAGS   ?= -count=1 -timeout 15m
+BENCHFLAGS  ?= -count=1 -timeout 90m
 
 FUZZTIME    ?= 10s
 
@@ -30,9 +35,11 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags bench ./bench/
 
 staticcheck:
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags bench ./bench/
 
 check: fmt vet staticcheck
 
@@ -46,6 +53,12 @@ test: deps check
 # Every fuzz test for FUZZTIME each; make test runs them briefly.
 fuzz:
 	FUZZTIME=$(FUZZTIME) sh .ci/fuzz.sh
+
+# The benchmark is a test under the bench build tag, so that go test ./...
+# never builds it; it measures the binary make build just made.
+bench: build
+	sh bench/deps.sh
+	MAILPULL_BIN=$(CURDIR)/bin/mailpull $(GO) test -tags bench -run . -v $(BENCHFLAGS) ./bench/
 
 clean:
 	rm -rf bin
