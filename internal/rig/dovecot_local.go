@@ -234,14 +234,14 @@ func (l *Local) AddUser(t testing.TB, login, password string) {
 		return
 	}
 	appendFile(t, l.users, passwdLine(login, password))
-	l.waitForLookup()
+	waitForLookup()
 	l.Users[login] = LocalUser{Password: password, Mail: login + "@" + l.Domain}
 }
 
 // waitForLookup waits for the next second: Dovecot looks at its passwd-file at
 // most once a second, so a user added in the second of an earlier lookup
 // stays unknown until the next second's lookup.
-func (l *Local) waitForLookup() {
+func waitForLookup() {
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 }
 

@@ -75,6 +75,7 @@ func (r *Remote) conf(t testing.TB, d *dovecot) *conf {
 func (r *Remote) AddUser(t testing.TB, user, password string) {
 	t.Helper()
 	appendFile(t, r.users, passwdLine(user, password))
+	waitForLookup()
 }
 
 // Dial returns a client logged in as [Remote.User] over plain IMAP, closed
