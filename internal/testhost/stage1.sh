@@ -74,6 +74,11 @@ pivot_root . .oldroot
 cd /
 umount -l /.oldroot
 rmdir /.oldroot
+# Shared propagation inside, as systemd-nspawn sets it up: systemd in a
+# container leaves it to the container manager, and needs it to move a
+# service's credentials mount (LoadCredential=) into place. The mounts are
+# the test host's own (a new mount namespace), so nothing reaches the host.
+mount --make-rshared /
 # container= makes systemd behave as in a container: at halt it exits rather
 # than detaching loop, MD and DM devices or swap, which belong to the host.
 exec setpriv --bounding-set "$DROP_CAPS" \
