@@ -41,60 +41,121 @@ func Connect(ctx context.Context, dir string) (*Manager, error) {
 // Close ends the D-Bus connection.
 func (m *Manager) Close() { m.Conn.Close() }
 
-// Apply brings the timers of tasks in line: written when they differ,
-// one daemon-reload for the batch, then each timer enabled and started when
-// on(task) says so, stopped and disabled otherwise. A manual task has no
-// timer; an old one is removed. Systemd is asked for the state of all
-// timers at once, and only the timers that must change are touched, so that
-// a reconcile with nothing to do costs a few calls whatever the number of
-// tasks.
+// Apply brings the timers of tasks in line: written when they differ, then
+// each timer enabled and started when on(task) says so, stopped and disabled
+// otherwise. A manual task has no timer; an old one is removed. Systemd is
+// asked for the state of all timers at once, and only the timers that must
+// change are touched, so that a reconcile with nothing to do costs a few
+// calls whatever the number of tasks.
+//
+// What systemd makes slow with thousands of units is avoided: enabling is
+// the timers.target.wants/ link that "systemctl enable" would make, written
+// here (systemd's own EnableUnitFiles and ListUnitFiles take several
+// milliseconds per unit file in the directory, and block PID 1 meanwhile);
+// and daemon-reload, which re-reads every loaded unit, happens only when a
+// timer that systemd has loaded changed on disk: a new timer is read when it
+// is started.
 func (m *Manager) Apply(ctx context.Context, tasks []task.Task, on func(task.Task) bool) error {
+	loaded, err := m.loaded(ctx)
+	if err != nil {
+		return err
+	}
+	enabled, err := m.enabled()
+	if err != nil {
+		return err
+	}
 	changed, err := m.writeTimers(tasks)
 	if err != nil {
 		return err
 	}
-	if len(changed) > 0 {
+	var start, stop []string
+	reload := false
+	for _, t := range tasks {
+		sc, _ := task.ParseSchedule(t.Schedule)
+		want := on(t) && !sc.Manual()
+		name := TimerName(t.ID)
+		active, isLoaded := loaded[name]
+		reload = reload || changed[t.ID] && isLoaded
+		switch {
+		case want == (active && enabled[name]) && !changed[t.ID]:
+		case want:
+			start = append(start, name)
+		default:
+			stop = append(stop, name)
+		}
+	}
+	if err := m.stopTimers(ctx, stop); err != nil {
+		return err
+	}
+	if reload {
 		if err := m.Conn.ReloadContext(ctx); err != nil {
 			return fmt.Errorf("systemd daemon-reload: %w", err)
 		}
 	}
-	now, err := m.timers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		sc, _ := task.ParseSchedule(t.Schedule)
-		want := on(t) && !sc.Manual()
-		if want == now[TimerName(t.ID)] && !changed[t.ID] {
-			continue
-		}
-		if err := m.switchTimer(ctx, t.ID, want); err != nil {
-			return err
-		}
-	}
-	return nil
+	return m.startTimers(ctx, start)
 }
 
-// timers reports, for every loaded mailpull timer, whether it is both
-// active and enabled.
-func (m *Manager) timers(ctx context.Context) (map[string]bool, error) {
+// loaded reports, for every mailpull timer systemd has loaded from a file,
+// whether it is active.
+func (m *Manager) loaded(ctx context.Context) (map[string]bool, error) {
 	units, err := m.Conn.ListUnitsByPatternsContext(ctx, nil, []string{"mailpull-sync@*.timer"})
 	if err != nil {
 		return nil, fmt.Errorf("systemd: list timers: %w", err)
 	}
-	files, err := m.Conn.ListUnitFilesByPatternsContext(ctx, []string{"enabled"}, []string{"mailpull-sync@*.timer"})
-	if err != nil {
-		return nil, fmt.Errorf("systemd: list timer files: %w", err)
-	}
-	enabled := map[string]bool{}
-	for _, f := range files {
-		enabled[filepath.Base(f.Path)] = true
-	}
-	on := map[string]bool{}
+	out := map[string]bool{}
 	for _, u := range units {
-		on[u.Name] = u.ActiveState == "active" && enabled[u.Name]
+		if u.LoadState == "loaded" {
+			out[u.Name] = u.ActiveState == "active"
+		}
 	}
-	return on, nil
+	return out, nil
+}
+
+// wants is the directory of the links that enable timers
+// (WantedBy=timers.target).
+func (m *Manager) wants() string { return filepath.Join(m.Dir, "timers.target.wants") }
+
+// enabled lists the mailpull timers linked from timers.target.wants/.
+func (m *Manager) enabled() (map[string]bool, error) {
+	entries, err := os.ReadDir(m.wants())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("systemd: enabled timers: %w", err)
+	}
+	out := map[string]bool{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "mailpull-sync@") {
+			out[e.Name()] = true
+		}
+	}
+	return out, nil
+}
+
+// enable links a timer from timers.target.wants/, as "systemctl enable"
+// does, so that it starts at boot.
+func (m *Manager) enable(name string) error {
+	link := filepath.Join(m.wants(), name)
+	target := filepath.Join(m.Dir, name)
+	if old, err := os.Readlink(link); err == nil && old == target {
+		return nil
+	}
+	if err := os.MkdirAll(m.wants(), 0o755); err != nil {
+		return err
+	}
+	tmp := link + ".new"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, link)
+}
+
+// disable removes a timer's link.
+func (m *Manager) disable(name string) error {
+	err := os.Remove(filepath.Join(m.wants(), name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // writeTimers writes the timers whose content changed and returns the ids
@@ -125,43 +186,64 @@ func (m *Manager) writeTimers(tasks []task.Task) (map[string]bool, error) {
 	return changed, nil
 }
 
-func (m *Manager) switchTimer(ctx context.Context, id string, on bool) error {
-	name := TimerName(id)
-	if !on {
-		return m.stopTimer(ctx, name)
+// startTimers enables the timers, then starts them, every job queued
+// before the first is waited for.
+func (m *Manager) startTimers(ctx context.Context, names []string) error {
+	for _, name := range names {
+		if err := m.enable(name); err != nil {
+			return fmt.Errorf("enable %s: %w", name, err)
+		}
 	}
-	if _, _, err := m.Conn.EnableUnitFilesContext(ctx, []string{name}, false, true); err != nil {
-		return fmt.Errorf("enable %s: %w", name, err)
-	}
-	return m.job(ctx, name, m.Conn.StartUnitContext)
+	return m.jobs(ctx, names, m.Conn.StartUnitContext, false)
 }
 
-func (m *Manager) stopTimer(ctx context.Context, name string) error {
-	if err := m.job(ctx, name, m.Conn.StopUnitContext); err != nil && !isNoSuchUnit(err) {
+// stopTimers stops the timers and disables them. A timer systemd does not
+// know (its file is gone) is not an error.
+func (m *Manager) stopTimers(ctx context.Context, names []string) error {
+	if err := m.jobs(ctx, names, m.Conn.StopUnitContext, true); err != nil {
 		return err
 	}
-	if _, err := m.Conn.DisableUnitFilesContext(ctx, []string{name}, false); err != nil && !isNoSuchUnit(err) {
-		return fmt.Errorf("disable %s: %w", name, err)
+	for _, name := range names {
+		if err := m.disable(name); err != nil {
+			return fmt.Errorf("disable %s: %w", name, err)
+		}
 	}
 	return nil
 }
 
-// job runs a start or stop job and waits for its end. The channel is
-// buffered: an unread job channel blocks the whole connection.
-func (m *Manager) job(ctx context.Context, name string, f func(context.Context, string, string, chan<- string) (int, error)) error {
-	ch := make(chan string, 1)
-	if _, err := f(ctx, name, "replace", ch); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	select {
-	case res := <-ch:
-		if res != "done" {
-			return fmt.Errorf("%s: job %s", name, res)
+// jobs queues a start or stop job for each unit, then waits for all of
+// them. The channels are buffered: an unread job channel blocks the whole
+// connection. With missingOK, a unit systemd cannot load is skipped.
+func (m *Manager) jobs(ctx context.Context, names []string, f func(context.Context, string, string, chan<- string) (int, error), missingOK bool) error {
+	chans := make([]chan string, 0, len(names))
+	var queued []string
+	for _, name := range names {
+		ch := make(chan string, 1)
+		if _, err := f(ctx, name, "replace", ch); err != nil {
+			if missingOK && isNoSuchUnit(err) {
+				continue
+			}
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		chans = append(chans, ch)
+		queued = append(queued, name)
 	}
+	for i, ch := range chans {
+		select {
+		case res := <-ch:
+			if res != "done" {
+				return fmt.Errorf("%s: job %s", queued[i], res)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// job runs one start or stop job and waits for its end.
+func (m *Manager) job(ctx context.Context, name string, f func(context.Context, string, string, chan<- string) (int, error)) error {
+	return m.jobs(ctx, []string{name}, f, false)
 }
 
 func isNoSuchUnit(err error) bool {
@@ -171,10 +253,14 @@ func isNoSuchUnit(err error) bool {
 
 // Remove stops, disables and deletes the timers of the tasks.
 func (m *Manager) Remove(ctx context.Context, ids []string) error {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = TimerName(id)
+	}
+	if err := m.stopTimers(ctx, names); err != nil {
+		return err
+	}
 	for _, id := range ids {
-		if err := m.stopTimer(ctx, TimerName(id)); err != nil {
-			return err
-		}
 		err := os.Remove(filepath.Join(m.Dir, TimerName(id)))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

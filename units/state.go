@@ -57,10 +57,12 @@ func (m *Manager) State(ctx context.Context, id string) (State, error) {
 	s.LastResult, _ = svc["Result"].(string)
 	code, _ := svc["ExecMainStatus"].(int32)
 	s.ExitCode = int(code)
-	s.LastRun = usec(timer["LastTriggerUSec"])
+	// The last run is the service's, whether the timer or a "systemctl
+	// start" began it; a service that never ran has no result.
+	s.LastRun = usec(svc["ExecMainStartTimestamp"])
 	s.NextRun = usec(timer["NextElapseUSecRealtime"])
 	if s.LastRun.IsZero() {
-		s.LastResult = ""
+		s.LastResult, s.ExitCode = "", 0
 	}
 	return s, nil
 }
