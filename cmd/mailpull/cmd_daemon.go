@@ -43,8 +43,7 @@ func (r *reconciler) loop(ctx context.Context, every time.Duration) error {
 	defer tick.Stop()
 	poll := time.NewTicker(5 * time.Second)
 	defer poll.Stop()
-	dog := watchdog()
-	defer dog.Stop()
+	go r.watchdog(ctx)
 	mark := dirMark(r.store.Dir)
 	r.once(ctx, true)
 	for {
@@ -62,19 +61,23 @@ func (r *reconciler) loop(ctx context.Context, every time.Duration) error {
 			} else {
 				continue
 			}
-		case <-dog.C:
-			daemon.SdNotify(false, daemon.SdNotifyWatchdog)
-			continue
 		}
 		r.once(ctx, false)
 	}
 }
 
+// reconcileTimeout bounds one reconcile. The first one after thousands of
+// tasks were added starts thousands of timers, which takes systemd a few
+// minutes on a busy machine; a reconcile cut short is taken up by the next.
+const reconcileTimeout = 10 * time.Minute
+
 // once reconciles with a deadline, so that a stuck directory or systemd
 // never stalls the loop, and tells systemd how things stand.
 func (r *reconciler) once(ctx context.Context, first bool) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
 	defer cancel()
+	r.busy.Store(time.Now().UnixNano())
+	defer r.busy.Store(0)
 	s, err := r.run(ctx)
 	status := fmt.Sprintf("STATUS=%d tasks, %d timers on, directory %s", s.tasks, s.on, map[bool]string{true: "ok", false: "unavailable"}[r.dirOK])
 	if err != nil {
@@ -89,16 +92,28 @@ func (r *reconciler) once(ctx context.Context, first bool) {
 	daemon.SdNotify(false, status)
 }
 
-// watchdog ticks at half the watchdog interval systemd asks for; never when
-// it asks for none.
-func watchdog() *time.Ticker {
+// watchdog pings systemd's watchdog at half the interval it asks for, from
+// its own goroutine, since a reconcile may outlast the interval; but not
+// when a reconcile has outlived its own deadline: the loop is stuck, and
+// systemd restarts the daemon.
+func (r *reconciler) watchdog(ctx context.Context) {
 	d, err := daemon.SdWatchdogEnabled(false)
 	if err != nil || d == 0 {
-		t := time.NewTicker(time.Hour)
-		t.Stop()
-		return t
+		return
 	}
-	return time.NewTicker(d / 2)
+	tick := time.NewTicker(d / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if since := r.busy.Load(); since != 0 && time.Since(time.Unix(0, since)) > reconcileTimeout+time.Minute {
+			continue
+		}
+		daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+	}
 }
 
 // dirMark changes when a task file is added, removed or rewritten (all of

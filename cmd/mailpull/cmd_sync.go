@@ -25,22 +25,36 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	t, err := te.store.Load(fs.Arg(0))
+	t, err := te.loadRun(fs.Arg(0))
 	if err != nil {
-		return taskLoadError(err)
+		return err
 	}
 	if t.Folders == task.FoldersInbox {
 		return te.syncInbox(ctx, e, t, *dryRun, *asJSON)
 	}
 	start := time.Now()
 	sum, err := te.mirror(ctx, e, t, runOptions{dryRun: *dryRun, force: *force})
-	if sum != nil {
-		printSummary(e, t, sum, err, time.Since(start), *asJSON, *dryRun)
-	}
 	if errors.Is(err, mirror.ErrPartial) {
-		return &exitError{code: ExitPartial, err: err}
+		err = &exitError{code: ExitPartial, err: err}
+	}
+	err = stopped(ctx, err)
+	if sum != nil {
+		if printSummary(e, t, sum, err, time.Since(start), *asJSON, *dryRun) && err != nil {
+			return &loggedError{err}
+		}
 	}
 	return err
+}
+
+// stopped marks the end of a run that was asked to stop (SIGTERM from
+// "systemctl stop" or "mailpull stop", ^C) as a temporary failure: what
+// was copied is in the ledger, and a copy in flight stays an open intent
+// that the next run settles.
+func stopped(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	return &exitError{code: ExitTempFail, err: fmt.Errorf("stopped before the end; the next run goes on from here: %w", err)}
 }
 
 // runOptions are the sync flags that change what a run may do.
@@ -53,6 +67,7 @@ func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, o runOptions)
 	}
 	defer done()
 	cfg.DryRun, cfg.Force = o.dryRun, o.force
+	cfg.Progress = newProgress()
 	return mirror.Run(ctx, cfg)
 }
 
@@ -73,7 +88,9 @@ type summaryJSON struct {
 	ExitCode      int      `json:"exit_code"`
 }
 
-func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Duration, asJSON, dryRun bool) {
+// printSummary prints the summary of a run, or, under the journal, logs it
+// with fields and reports true.
+func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Duration, asJSON, dryRun bool) (logged bool) {
 	j := summaryJSON{Task: t.ID, DryRun: dryRun, Copied: s.Copied, Adopted: s.Adopted, Skipped: s.Skipped,
 		FlagsUpdated: s.FlagsUpdated, DeletedRemote: s.DeletedRemote, DeletedLocal: s.DeletedLocal,
 		Created: nonNil(s.Created), Removed: nonNil(s.Removed), Failed: []string{}, Skips: []string{},
@@ -89,7 +106,15 @@ func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Dura
 	}
 	if asJSON {
 		writeJSON(e.stdout, j)
-		return
+		return false
+	}
+	if e.journal {
+		logSummary(e, t.ID, t.LocalUser, runCounts{copied: j.Copied, skipped: j.Skipped,
+			deleted: j.DeletedRemote + j.DeletedLocal, errors: len(j.Failed), exitCode: j.ExitCode, seconds: j.Seconds}, err,
+			"mode", "mirror", "dry_run", dryRun, "recovered", j.Adopted, "flags_updated", j.FlagsUpdated,
+			"deleted_remote", j.DeletedRemote, "deleted_local", j.DeletedLocal,
+			"folders_created", len(j.Created), "folders_removed", len(j.Removed), "folders_skipped", len(j.Skips))
+		return true
 	}
 	fmt.Fprintf(e.stdout, "task %s: %scopied %d, already there %d, recovered %d, flags updated %d, deleted remote %d, deleted local %d, folders created %d, removed %d, skipped %d, failed %d, exit %d, %.1fs\n",
 		t.ID, dryRunPrefix(j.DryRun), j.Copied, j.Skipped, j.Adopted, j.FlagsUpdated, j.DeletedRemote, j.DeletedLocal,
@@ -97,6 +122,7 @@ func printSummary(e *env, t task.Task, s *mirror.Summary, err error, d time.Dura
 	for _, f := range j.Failed {
 		fmt.Fprintf(e.stdout, "  failed: %s\n", f)
 	}
+	return false
 }
 
 func dryRunPrefix(dry bool) string {

@@ -24,10 +24,11 @@ import (
 func (te taskEnv) syncInbox(ctx context.Context, e *env, t task.Task, dryRun, asJSON bool) error {
 	start := time.Now()
 	sum, err := te.inbox(ctx, e, t, dryRun)
-	if sum != nil {
-		printInboxSummary(e, t, sum, inboxExit(err), time.Since(start), asJSON, dryRun)
+	err = stopped(ctx, inboxExit(err))
+	if sum != nil && printInboxSummary(e, t, sum, err, time.Since(start), asJSON, dryRun) && err != nil {
+		return &loggedError{err}
 	}
-	return inboxExit(err)
+	return err
 }
 
 func (te taskEnv) inbox(ctx context.Context, e *env, t task.Task, dryRun bool) (*inbox.Summary, error) {
@@ -150,7 +151,9 @@ type inboxSummaryJSON struct {
 	ExitCode      int      `json:"exit_code"`
 }
 
-func printInboxSummary(e *env, t task.Task, s *inbox.Summary, err error, d time.Duration, asJSON, dryRun bool) {
+// printInboxSummary prints the summary of an INBOX run, or, under the
+// journal, logs it with fields and reports true.
+func printInboxSummary(e *env, t task.Task, s *inbox.Summary, err error, d time.Duration, asJSON, dryRun bool) (logged bool) {
 	j := inboxSummaryJSON{Task: t.ID, Mode: "inbox", DryRun: dryRun, Delivered: s.Delivered, Recovered: s.Recovered,
 		Skipped: s.Skipped, SeenSet: s.SeenSet, DeletedRemote: s.DeletedRemote, Deferred: s.Deferred,
 		Failed: []string{}, Seconds: d.Seconds(), ExitCode: ExitOK}
@@ -162,7 +165,13 @@ func printInboxSummary(e *env, t task.Task, s *inbox.Summary, err error, d time.
 	}
 	if asJSON {
 		writeJSON(e.stdout, j)
-		return
+		return false
+	}
+	if e.journal {
+		logSummary(e, t.ID, t.LocalUser, runCounts{copied: j.Delivered, skipped: j.Skipped, deleted: j.DeletedRemote,
+			errors: len(j.Failed), exitCode: j.ExitCode, seconds: j.Seconds}, err,
+			"mode", "inbox", "dry_run", dryRun, "recovered", j.Recovered, "seen_set", j.SeenSet, "deferred", j.Deferred)
+		return true
 	}
 	fmt.Fprintf(e.stdout, "task %s: %sdelivered %d, already there %d, recovered %d, seen set %d, deleted remote %d, deferred %d, failed %d, exit %d, %.1fs\n",
 		t.ID, dryRunPrefix(dryRun), j.Delivered, j.Skipped, j.Recovered, j.SeenSet, j.DeletedRemote, j.Deferred,
@@ -170,4 +179,5 @@ func printInboxSummary(e *env, t task.Task, s *inbox.Summary, err error, d time.
 	for _, f := range j.Failed {
 		fmt.Fprintf(e.stdout, "  failed: %s\n", f)
 	}
+	return false
 }

@@ -102,13 +102,18 @@ func defaultConfig() Config {
 	}
 }
 
-// configFile picks the file: the flag, then MAILPULL_CONFIG, then the default.
+// configFile picks the file: the flag, then MAILPULL_CONFIG, then the
+// config credential that systemd hands a run (mailpull-sync@.service), then
+// the default.
 func configFile(flagValue string) string {
 	if flagValue != "" {
 		return flagValue
 	}
 	if env := os.Getenv("MAILPULL_CONFIG"); env != "" {
 		return env
+	}
+	if file := credential("config"); file != "" {
+		return file
 	}
 	return defaultConfigFile
 }

@@ -17,6 +17,9 @@ type env struct {
 	stdin          io.Reader
 	log            *slog.Logger
 	configFlag     string // --config, empty when not given
+	// journal is set when stderr is the journal (a unit): a run then logs
+	// its summary with fields instead of printing it.
+	journal bool
 }
 
 // config loads the configuration file that --config, MAILPULL_CONFIG or the
@@ -44,6 +47,7 @@ func commands() []command {
 		{"import-csv", "[--check] [--update] [FILE]", "create tasks from a CSV file (NethServer's columns), or stdin", runImportCSV},
 		{"sync", "[--dry-run] [--json] [--force] ID", "run a task once, in the foreground", runSync},
 		{"dovecot-config", "[--passwd-file FILE]", "print the Dovecot settings mailpull's master user needs", runDovecotConfig},
+		{"master-password", "(--password-file F | --password-stdin)", "store the Dovecot master password as an encrypted credential, for the units", runMasterPassword},
 		{"start", "ID", "start a run of a task now, through systemd", runStart},
 		{"stop", "ID", "stop a task's run; the message in flight is finished or abandoned cleanly", runStop},
 		{"status", "[--json] [ID]", "timer, running run and its progress, last result and next run of the tasks", runStatus},
@@ -94,6 +98,10 @@ func run(ctx context.Context, e *env, args []string) int {
 func report(e *env, err error) int {
 	if err == nil || errors.Is(err, errHelpShown) {
 		return ExitOK
+	}
+	var logged *loggedError
+	if errors.As(err, &logged) {
+		return exitCode(err)
 	}
 	fmt.Fprintf(e.stderr, "mailpull: %v\n", err)
 	return exitCode(err)

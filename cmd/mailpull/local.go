@@ -30,7 +30,7 @@ func (cfg Config) masterConfig(ctx context.Context) (masteruser.Config, error) {
 }
 
 func (cfg Config) masterPassword(ctx context.Context) (string, error) {
-	pw, err := creds.Store{Dir: cfg.CredentialsDir}.Get(ctx, "master", creds.MasterPassword)
+	pw, err := creds.Store{Dir: cfg.CredentialsDir}.Get(ctx, masterCredential, creds.MasterPassword)
 	if err == nil {
 		return string(pw), nil
 	}

@@ -18,6 +18,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
 	e.log = newLogger(os.Stderr, slog.LevelInfo)
+	e.journal = underJournal()
 	code := run(ctx, e, os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailpull/mailpull/ldapusers"
@@ -23,6 +24,7 @@ type reconciler struct {
 	users  map[string]bool // login → enabled, from the last good listing
 	dirOK  bool
 	paused map[string]bool // task id → paused for its user, as last logged
+	busy   atomic.Int64    // when the reconcile under way began (Unix ns), 0 between them
 }
 
 // summary is what a reconcile found, for the daemon's STATUS= line.

@@ -102,14 +102,20 @@ func (f *taskFlags) applyDeleteRemote() error {
 // password reads the remote password from the file or stdin the flags name;
 // it is never an argument. One trailing newline is dropped.
 func (f *taskFlags) password(stdin io.Reader) ([]byte, error) {
+	return readPassword(f.passwordFile, f.passwordStdin, stdin)
+}
+
+// readPassword reads a password from file or, with fromStdin, from stdin,
+// without its final newline; nil when neither is asked for.
+func readPassword(file string, fromStdin bool, stdin io.Reader) ([]byte, error) {
 	var data []byte
 	var err error
 	switch {
-	case f.passwordFile != "" && f.passwordStdin:
+	case file != "" && fromStdin:
 		return nil, usageErrorf("--password-file and --password-stdin: choose one")
-	case f.passwordFile != "":
-		data, err = os.ReadFile(f.passwordFile)
-	case f.passwordStdin:
+	case file != "":
+		data, err = os.ReadFile(file)
+	case fromStdin:
 		data, err = io.ReadAll(bufio.NewReader(io.LimitReader(stdin, 64<<10)))
 	default:
 		return nil, nil
