@@ -15,9 +15,10 @@ import (
 // copyFolders runs the folders through Connections workers, each with its
 // own pair of connections.
 func (r *run) copyFolders(ctx context.Context, maps []folders.Mapping, sep rune) error {
+	workers := min(r.cfg.Connections, len(maps))
 	jobs := make(chan folders.Mapping)
-	errs := make(chan error, r.cfg.Connections)
-	for i := 0; i < r.cfg.Connections; i++ {
+	errs := make(chan error, workers)
+	for i := 0; i < workers; i++ {
 		go func() { errs <- r.worker(ctx, jobs) }()
 	}
 	var first error
@@ -27,11 +28,11 @@ func (r *run) copyFolders(ctx context.Context, maps []folders.Mapping, sep rune)
 		case err := <-errs:
 			first = err // a worker died: stop handing out folders
 			close(jobs)
-			return r.drain(errs, r.cfg.Connections-1, first)
+			return r.drain(errs, workers-1, first)
 		}
 	}
 	close(jobs)
-	return r.drain(errs, r.cfg.Connections, first)
+	return r.drain(errs, workers, first)
 }
 
 func (r *run) drain(errs chan error, n int, first error) error {
@@ -112,10 +113,9 @@ func (p *pair) close() {
 // over. An unchanged folder costs one STATUS.
 func (r *run) folder(ctx context.Context, p *pair, m folders.Mapping) error {
 	name := m.Remote.Name
-	st, err := p.remote.Status(name, &imap.StatusOptions{UIDNext: true, UIDValidity: true, NumMessages: true,
-		HighestModSeq: p.remote.Caps().Has(imap.CapCondStore)}).Wait()
+	st, err := r.folderStatus(p, name)
 	if err != nil {
-		return fmt.Errorf("status: %w", err)
+		return err
 	}
 	prev, known, err := r.cfg.Ledger.Folder(name, st.UIDValidity)
 	if err != nil {
@@ -141,6 +141,19 @@ func (r *run) folder(ctx context.Context, p *pair, m folders.Mapping) error {
 		return err
 	}
 	return r.step(p, name, "delete on the remote", r.deleteRemote(p, m, st.UIDValidity))
+}
+
+// folderStatus is the STATUS prepare read, or a fresh one.
+func (r *run) folderStatus(p *pair, name string) (*imap.StatusData, error) {
+	if st := r.status[name]; st != nil {
+		return st, nil
+	}
+	st, err := p.remote.Status(name, &imap.StatusOptions{UIDNext: true, UIDValidity: true, NumMessages: true,
+		HighestModSeq: p.remote.Caps().Has(imap.CapCondStore)}).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return st, nil
 }
 
 func unchanged(prev ledger.FolderState, st *imap.StatusData, local string) bool {

@@ -48,8 +48,11 @@ func Inspect(ctx context.Context, cfg Config) (*Info, error) {
 		return nil, err
 	}
 	info := &Info{Skipped: plan.Skipped}
-	remote := statuses(rc, plan.Folders, func(m folders.Mapping) string { return m.Remote.Name })
-	local := statuses(lc, plan.Folders, func(m folders.Mapping) string { return m.Local })
+	opts := func(c *imapclient.Client) *imap.StatusOptions {
+		return &imap.StatusOptions{NumMessages: true, UIDValidity: true, Size: c.Caps().Has(imap.CapStatusSize)}
+	}
+	remote := statuses(rc, opts(rc), plan.Folders, func(m folders.Mapping) string { return m.Remote.Name })
+	local := statuses(lc, opts(lc), plan.Folders, func(m folders.Mapping) string { return m.Local })
 	stats, err := cfg.Ledger.Stats()
 	if err != nil {
 		return nil, err
@@ -62,8 +65,7 @@ func Inspect(ctx context.Context, cfg Config) (*Info, error) {
 
 // statuses sends a STATUS for each folder before reading any answer; a
 // folder that does not exist gives nil.
-func statuses(c *imapclient.Client, maps []folders.Mapping, name func(folders.Mapping) string) []*imap.StatusData {
-	opts := &imap.StatusOptions{NumMessages: true, UIDValidity: true, Size: c.Caps().Has(imap.CapStatusSize)}
+func statuses(c *imapclient.Client, opts *imap.StatusOptions, maps []folders.Mapping, name func(folders.Mapping) string) []*imap.StatusData {
 	cmds := make([]*imapclient.StatusCommand, len(maps))
 	for i, m := range maps {
 		cmds[i] = c.Status(name(m), opts)

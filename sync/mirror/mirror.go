@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/emersion/go-imap/v2"
 	"log/slog"
 	"sync"
 
@@ -100,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return r.sum, err
 	}
 	r.sum.SkippedFolders = plan.Skipped
-	if err := r.copyFolders(ctx, plan.Folders, sep); err != nil {
+	if err := r.copyFolders(ctx, r.changed(plan.Folders), sep); err != nil {
 		return r.sum, err
 	}
 	if err := r.moveToTrash(ctx); err != nil {
@@ -136,8 +137,9 @@ func (c *Config) defaults() {
 // run is the state of one Run, shared by its folder workers.
 type run struct {
 	cfg     Config
-	listing folders.Listing // the remote folders, as prepare listed them
-	moves   []pendingMove   // Gmail deletions, run once every folder is copied
+	listing folders.Listing             // the remote folders, as prepare listed them
+	moves   []pendingMove               // Gmail deletions, run once every folder is copied
+	status  map[string]*imap.StatusData // remote STATUS of each mapped folder, read by prepare
 	mu      sync.Mutex
 	sum     *Summary
 }

@@ -34,8 +34,11 @@ func (r *run) prepare(ctx context.Context) (folders.Plan, rune, error) {
 		_, err = conns.lost(err)
 		return plan, sep, err
 	}
-	_, err = conns.lost(r.create(lc, plan.Create))
-	return plan, sep, err
+	if _, err = conns.lost(r.create(lc, plan.Create)); err != nil {
+		return plan, sep, err
+	}
+	r.status = remoteStatus(rc, plan.Folders)
+	return plan, sep, nil
 }
 
 func (r *run) plan(rc, lc *imapclient.Client) (folders.Plan, rune, error) {
