@@ -10,6 +10,8 @@
 #                environment or on the command line: BENCH_N=1000,10000
 #                BENCH_RTT=20ms BENCH_REPS=3 (see docs/benchmarks.md)
 #   make fuzz    every fuzz test for FUZZTIME (default 10s) each
+#   make deb     the Debian package, built with dpkg-buildpackage and checked
+#                with lintian, into dist/
 
 GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
@@ -19,7 +21,7 @@ BENCHFLAGS  ?= -count=1 -timeout 90m
 
 FUZZTIME    ?= 10s
 
-.PHONY: all build deps check fmt vet staticcheck test fuzz clean
+.PHONY: all build deps check fmt vet staticcheck test fuzz bench deb clean
 
 all: build
 
@@ -60,5 +62,8 @@ bench: build
 	sh bench/deps.sh
 	MAILPULL_BIN=$(CURDIR)/bin/mailpull $(GO) test -tags bench -run . -v $(BENCHFLAGS) ./bench/
 
+deb:
+	sh .ci/deb.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
