@@ -1,11 +1,12 @@
 #!/bin/sh
-# Installs, from Debian's archive, what the tests need, without starting or
-# enabling the system's own Dovecot or slapd: a policy-rc.d that refuses every
-# start is in place for the duration of the install, and removed afterwards
-# unless it was already there.
+# Installs, from Debian's archive, what the tests need (and the packages
+# given as arguments, e.g. the benchmark's), without starting or enabling the
+# system's own Dovecot or slapd: a policy-rc.d that refuses every start is in
+# place for the duration of the install, and removed afterwards unless it was
+# already there.
 set -eu
 
-pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils systemd"
+pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils systemd $*"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"

@@ -1,33 +1,4 @@
 #!/bin/sh
-# Installs, from Debian's archive, the tools the benchmark compares mailpull
-# with (mbsync from isync, doveadm from dovecot-core) and the servers of the
-# rig, without starting or enabling the system's own Dovecot: a policy-rc.d
-# that refuses every start is in place for the duration of the install, and
-# removed afterwards unless it was already there.
-set -eu
-
-pkgs="isync dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve"
-missing=""
-for p in $pkgs; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-
-sudo=""
-[ "$(id -u)" = 0 ] || sudo="sudo"
-
-policy=/usr/sbin/policy-rc.d
-ours=""
-if [ ! -e "$policy" ]; then
-	printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-	$sudo chmod 755 "$policy"
-	ours=1
-fi
-cleanup() { [ -n "$ours" ] && $sudo rm -f "$policy"; }
-trap cleanup EXIT
-
-echo "installing:$missing" >&2
-$sudo apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
-# Debian enables the package's service; the benchmark starts its own instances.
-command -v systemctl >/dev/null 2>&1 && $sudo systemctl disable dovecot >/dev/null 2>&1 || true
+# The benchmark needs, besides the rig's servers, the tools it compares
+# mailpull with: mbsync (isync) and doveadm (dovecot-core).
+exec sh "$(dirname "$0")/../.ci/deps.sh" isync dovecot-core
