@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
 // settle resolves the intents a dead run left open, before anything is
@@ -119,7 +120,7 @@ func originsIn(lc *imapclient.Client, folder, prefix string, since time.Time, fo
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		for it := msg.Next(); it != nil; it = msg.Next() {
 			if body, ok := it.(imapclient.FetchItemDataBodySection); ok {
-				for _, v := range readHeader(body.Literal).Values(OriginHeader) {
+				for _, v := range remote.ReadHeader(body.Literal).Values(OriginHeader) {
 					if v = strings.TrimSpace(v); strings.HasPrefix(v, prefix) {
 						found[v] = true
 					}
