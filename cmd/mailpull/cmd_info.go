@@ -15,16 +15,9 @@ func runInfo(ctx context.Context, e *env, args []string) error {
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageErrorf("info: want one task id")
-	}
-	te, err := e.tasks()
+	te, t, err := e.oneTask(fs)
 	if err != nil {
 		return err
-	}
-	t, err := te.store.Load(fs.Arg(0))
-	if err != nil {
-		return taskLoadError(err)
 	}
 	cfg, done, err := te.session(ctx, e, t)
 	if err != nil {

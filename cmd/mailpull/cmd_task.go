@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -210,6 +211,22 @@ func remoteConfig(t task.Task, pw []byte) remote.Config {
 		Version: versionString()}
 }
 
+// oneTask loads the task a command names as its only argument.
+func (e *env) oneTask(fs *flag.FlagSet) (taskEnv, task.Task, error) {
+	if fs.NArg() != 1 {
+		return taskEnv{}, task.Task{}, usageErrorf("%s: want one task id", fs.Name())
+	}
+	te, err := e.tasks()
+	if err != nil {
+		return te, task.Task{}, err
+	}
+	t, err := te.store.Load(fs.Arg(0))
+	if err != nil {
+		return te, t, taskLoadError(err)
+	}
+	return te, t, nil
+}
+
 func taskLoadError(err error) error {
 	if errors.Is(err, task.ErrNotFound) {
 		return usageErrorf("%v", err)
@@ -293,16 +310,9 @@ func runTaskShow(ctx context.Context, e *env, args []string) error {
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageErrorf("task show: want one task id")
-	}
-	te, err := e.tasks()
+	_, t, err := e.oneTask(fs)
 	if err != nil {
 		return err
-	}
-	t, err := te.store.Load(fs.Arg(0))
-	if err != nil {
-		return taskLoadError(err)
 	}
 	if *asJSON {
 		return writeJSON(e.stdout, t)

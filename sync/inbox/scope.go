@@ -7,6 +7,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 	"github.com/mailpull/mailpull/task"
 )
 
@@ -39,8 +40,8 @@ func (r *run) todo() ([]imap.UID, error) {
 	if err != nil {
 		return nil, err
 	}
-	todo := without(inScope, done)
-	r.sum.Skipped += len(all) - len(without(all, done))
+	todo := remote.Without(inScope, done)
+	r.sum.Skipped += len(all) - len(remote.Without(all, done))
 	return todo, nil
 }
 
@@ -100,20 +101,4 @@ func (r *run) search(c *imap.SearchCriteria) ([]imap.UID, error) {
 func from(sorted []imap.UID, cut uint32) []imap.UID {
 	i, _ := slices.BinarySearch(sorted, imap.UID(cut))
 	return sorted[i:]
-}
-
-// without returns the UIDs of all that are not in done; both are sorted.
-func without(all []imap.UID, done []uint32) []imap.UID {
-	var out []imap.UID
-	j := 0
-	for _, u := range all {
-		for j < len(done) && done[j] < uint32(u) {
-			j++
-		}
-		if j < len(done) && done[j] == uint32(u) {
-			continue
-		}
-		out = append(out, u)
-	}
-	return out
 }

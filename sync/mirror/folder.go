@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailpull/mailpull/sync/folders"
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
 // copyFolders runs the folders through Connections workers, each with its
@@ -132,7 +133,7 @@ func (r *run) folder(ctx context.Context, p *pair, m folders.Mapping) error {
 	if err != nil {
 		return err
 	}
-	todo = without(todo, adopted)
+	todo = remote.Without(todo, adopted)
 	r.record(func(s *Summary) { s.Skipped += already })
 	if err := r.chores(p, m, st, prev, known, all); err != nil {
 		return err
@@ -186,22 +187,6 @@ func (r *run) todo(rc *imapclient.Client, name string, uidvalidity uint32) (all,
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	todo = without(wanted, done)
+	todo = remote.Without(wanted, done)
 	return all, todo, len(wanted) - len(todo), nil
-}
-
-// without returns the UIDs of all that are not in done; both are sorted.
-func without(all []imap.UID, done []uint32) []imap.UID {
-	var out []imap.UID
-	j := 0
-	for _, u := range all {
-		for j < len(done) && done[j] < uint32(u) {
-			j++
-		}
-		if j < len(done) && done[j] == uint32(u) {
-			continue
-		}
-		out = append(out, u)
-	}
-	return out
 }

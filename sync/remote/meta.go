@@ -73,3 +73,20 @@ func ReadHeader(r imap.LiteralReader) textproto.MIMEHeader {
 	}
 	return h
 }
+
+// Without returns the UIDs of all that are not in done, such as the
+// ledger's list of messages copied already; both are sorted.
+func Without(all []imap.UID, done []uint32) []imap.UID {
+	var out []imap.UID
+	j := 0
+	for _, u := range all {
+		for j < len(done) && done[j] < uint32(u) {
+			j++
+		}
+		if j < len(done) && done[j] == uint32(u) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
