@@ -1,6 +1,7 @@
 package ldapusers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -35,9 +36,12 @@ type Config struct {
 	// the system's roots.
 	CAFile string
 	// BindDN is the service account; empty binds anonymously. Its password
-	// is the content of BindPasswordFile, without the trailing newline.
+	// is the content of BindPasswordFile, without the trailing newline, or
+	// without a file what BindPassword returns (an encrypted credential,
+	// decrypted only when a bind needs it).
 	BindDN           string
 	BindPasswordFile string
+	BindPassword     func(context.Context) (string, error)
 	BaseDN           string
 	// Filter selects the users that may receive tasks, e.g. the members of
 	// a group: (&(objectClass=inetOrgPerson)(memberOf=cn=mail,ou=Groups,…)).
@@ -141,8 +145,9 @@ func (c Config) validateDNs() error {
 	if _, err := ldap.ParseDN(c.BindDN); err != nil {
 		errs = append(errs, fmt.Errorf("bind_dn: %w", err))
 	}
-	if (c.BindDN == "") != (c.BindPasswordFile == "") {
-		errs = append(errs, errors.New("bind_dn and bind_password_file: set both or neither"))
+	hasPassword := c.BindPasswordFile != "" || c.BindPassword != nil
+	if (c.BindDN == "") != !hasPassword {
+		errs = append(errs, errors.New("bind_dn and a bind password (bind_password_file or a stored credential): set both or neither"))
 	}
 	return errors.Join(errs...)
 }

@@ -107,7 +107,7 @@ func TestValidate(t *testing.T) {
 		{"negative timeout", func(c *Config) { c.Timeout = -1 }, []string{"timeout"}},
 		{"everything wrong at once", func(c *Config) {
 			c.URL, c.BaseDN, c.BindPasswordFile, c.Filter = "ftp://x", "", "", "(&(uid=a)"
-		}, []string{"url", "base_dn: missing", "bind_dn and bind_password_file", "filter (&(uid=a)"}},
+		}, []string{"url", "base_dn: missing", "bind_dn and a bind password", "filter (&(uid=a)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -105,7 +106,7 @@ func (c *conn) secureAndBind(ctx context.Context, cfg Config, tlsConf *tls.Confi
 	if cfg.BindDN == "" {
 		return nil
 	}
-	password, err := readPassword(cfg.BindPasswordFile)
+	password, err := cfg.bindPassword(ctx)
 	if err != nil {
 		return err
 	}
@@ -131,6 +132,21 @@ func (cfg Config) tlsConfig(host string) (*tls.Config, error) {
 		return nil, configError(fmt.Errorf("ldap ca_file %s: no PEM certificate", cfg.CAFile))
 	}
 	return conf, nil
+}
+
+// bindPassword is the file's content, else the credential's.
+func (cfg Config) bindPassword(ctx context.Context) (string, error) {
+	if cfg.BindPasswordFile != "" || cfg.BindPassword == nil {
+		return readPassword(cfg.BindPasswordFile)
+	}
+	password, err := cfg.BindPassword(ctx)
+	if err != nil {
+		return "", configError(fmt.Errorf("ldap bind password: %w", err))
+	}
+	if password == "" {
+		return "", configError(errors.New("ldap bind password: empty"))
+	}
+	return password, nil
 }
 
 // readPassword reads the bind password. Its errors name the file only.

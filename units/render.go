@@ -79,15 +79,31 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%ds", int(d/time.Seco
 // doubling % so that systemd does not expand specifiers.
 func serialize(id string, opts []*unit.UnitOption) ([]byte, error) {
 	for _, o := range opts {
-		if strings.ContainsAny(o.Value, "\n\r\x00\\") {
-			return nil, errors.New("unit value with a control character or backslash")
+		if err := checkValue(o.Value); err != nil {
+			return nil, err
 		}
-		o.Value = strings.ReplaceAll(o.Value, "%", "%%")
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\n# Task %s: \"mailpull task edit %s\" changes it, \"mailpull task rm %s\" removes it.\n", Header, id, id, id)
-	if _, err := io.Copy(&b, unit.Serialize(opts)); err != nil {
+	if _, err := io.Copy(&b, unit.Serialize(escape(opts))); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// checkValue refuses what would change a unit file's meaning: a newline
+// starts a new directive, a backslash continues or escapes.
+func checkValue(v string) error {
+	if strings.ContainsAny(v, "\n\r\x00\\") {
+		return errors.New("unit value with a control character or backslash")
+	}
+	return nil
+}
+
+// escape doubles % so that systemd does not expand specifiers.
+func escape(opts []*unit.UnitOption) []*unit.UnitOption {
+	for _, o := range opts {
+		o.Value = strings.ReplaceAll(o.Value, "%", "%%")
+	}
+	return opts
 }

@@ -77,7 +77,7 @@ func (te taskEnv) openLedger(t task.Task) (*ledger.Ledger, error) {
 // attribute, else login@domain, else the login, which Dovecot also takes.
 func (te taskEnv) recipient(ctx context.Context, login string) (string, error) {
 	if te.cfg.LDAP != nil {
-		dir, err := te.cfg.LDAP.directory()
+		dir, err := te.cfg.LDAP.directory(te.cfg.CredentialsDir)
 		if err != nil {
 			return "", configError(err)
 		}

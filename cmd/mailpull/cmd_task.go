@@ -196,7 +196,7 @@ func (te taskEnv) checkLocalUser(ctx context.Context, login string) error {
 		}
 		return masteruser.Check(ctx, mcfg, login)
 	}
-	dir, err := te.cfg.LDAP.directory()
+	dir, err := te.cfg.LDAP.directory(te.cfg.CredentialsDir)
 	if err != nil {
 		return configError(err)
 	}

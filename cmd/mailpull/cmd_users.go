@@ -24,7 +24,7 @@ func runUsers(ctx context.Context, e *env, args []string) error {
 	if cfg.LDAP == nil {
 		return configError(fmt.Errorf("%s: no [ldap] section: the local users are listed from LDAP", file))
 	}
-	dir, err := cfg.LDAP.directory()
+	dir, err := cfg.LDAP.directory(cfg.CredentialsDir)
 	if err != nil {
 		return configError(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +61,33 @@ func TestUsersExitCodes(t *testing.T) {
 	code, _, errOut = runCLI(t, "--config", writeConfig(t, down), "users")
 	if code != ExitUnavailable {
 		t.Errorf("directory down: exit %d: %s", code, errOut)
+	}
+}
+
+// The bind password can be a credential that "mailpull ldap-password"
+// stores encrypted, instead of a file in clear.
+func TestUsersWithStoredBindPassword(t *testing.T) {
+	s := rig.StartSlapd(t)
+	credDir := t.TempDir()
+	p := writeConfig(t, fmt.Sprintf("credentials_dir = %q\n[ldap]\nurl = %q\nca_file = %q\nbind_dn = %q\nbase_dn = %q\n",
+		credDir, s.LDAPSURL, s.CA.CAFile, s.BindDN, s.BaseDN))
+	code, _, errOut := mailpullRun(t, "--config", p, "users")
+	if code != ExitConfig || !strings.Contains(errOut, "mailpull ldap-password") {
+		t.Fatalf("no password stored: exit %d: %s", code, errOut)
+	}
+	code, _, errOut = mailpullRun(t, "--config", p, "ldap-password", "--password-file", s.BindPasswordFile)
+	if code != ExitOK {
+		t.Fatalf("ldap-password: exit %d: %s", code, errOut)
+	}
+	secret := strings.TrimSpace(readFile(t, s.BindPasswordFile))
+	if stored := readFile(t, filepath.Join(credDir, "ldap.cred")); strings.Contains(stored, secret) {
+		t.Fatal("the credential holds the password in clear")
+	}
+	code, out, errOut := mailpullRun(t, "--config", p, "users")
+	if code != ExitOK || !strings.Contains(out, s.Users[0].Mail) {
+		t.Fatalf("with the stored password: exit %d: %s%s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, secret) {
+		t.Fatal("the password is in the output")
 	}
 }

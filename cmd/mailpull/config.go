@@ -62,13 +62,18 @@ type LDAPConfig struct {
 }
 
 // directory is the ldapusers configuration the [ldap] section describes.
-func (l *LDAPConfig) directory() (ldapusers.Config, error) {
+// Without bind_password_file, the bind password is the credential that
+// "mailpull ldap-password" stored in credDir.
+func (l *LDAPConfig) directory(credDir string) (ldapusers.Config, error) {
 	c := ldapusers.Config{
 		URL: l.URL, StartTLS: l.StartTLS, CAFile: l.CAFile, BindDN: l.BindDN,
 		BindPasswordFile: l.BindPasswordFile, BaseDN: l.BaseDN, Filter: l.Filter,
 		LoginAttribute: l.LoginAttribute, MailAttribute: l.MailAttribute,
 		DisplayNameAttribute: l.DisplayNameAttribute, Schema: ldapusers.Schema(l.Schema),
 		DisabledAttribute: l.DisabledAttribute, DisabledValue: l.DisabledValue, Timeout: 10 * time.Second,
+	}
+	if l.BindDN != "" && l.BindPasswordFile == "" {
+		c.BindPassword = ldapPassword(credDir)
 	}
 	if l.Timeout != "" {
 		d, err := time.ParseDuration(l.Timeout)
@@ -151,7 +156,7 @@ func (c *Config) validate() error {
 	checkPath(bad, "credentials_dir", c.CredentialsDir)
 	c.Dovecot.validate(bad)
 	if c.LDAP != nil {
-		if _, err := c.LDAP.directory(); err != nil {
+		if _, err := c.LDAP.directory(c.CredentialsDir); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -48,6 +48,7 @@ func commands() []command {
 		{"sync", "[--dry-run] [--json] [--force] ID", "run a task once, in the foreground", runSync},
 		{"dovecot-config", "[--passwd-file FILE]", "print the Dovecot settings mailpull's master user needs", runDovecotConfig},
 		{"master-password", "(--password-file F | --password-stdin)", "store the Dovecot master password as an encrypted credential, for the units", runMasterPassword},
+		{"ldap-password", "(--password-file F | --password-stdin)", "store the LDAP bind password as an encrypted credential, for runs and the daemon", runLDAPPassword},
 		{"start", "ID", "start a run of a task now, through systemd", runStart},
 		{"stop", "ID", "stop a task's run; the message in flight is finished or abandoned cleanly", runStop},
 		{"status", "[--json] [ID]", "timer, running run and its progress, last result and next run of the tasks", runStatus},

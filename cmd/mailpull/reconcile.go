@@ -65,7 +65,7 @@ func (r *reconciler) refreshUsers(ctx context.Context) {
 		r.dirOK = true
 		return
 	}
-	dir, err := r.cfg.LDAP.directory()
+	dir, err := r.cfg.LDAP.directory(r.cfg.CredentialsDir)
 	if err == nil {
 		var all []ldapusers.User
 		if all, err = ldapusers.ListAll(ctx, dir); err == nil {
