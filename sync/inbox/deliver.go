@@ -47,9 +47,9 @@ func (e *refusal) Unwrap() []error {
 // message arrived is unknown, and the intent stays open for the next run
 // to settle by searching the local account.
 func (r *run) batch(ctx context.Context, uids []imap.UID) error {
-	metas, err := fetchMeta(r.remote, uids)
+	metas, err := r.metas(uids)
 	if err != nil || len(metas) == 0 {
-		return err // none: expunged meanwhile
+		return err // none: expunged meanwhile, or left out and failed
 	}
 	id, err := r.cfg.Ledger.Begin(r.intent(metas))
 	if err != nil {
@@ -103,11 +103,8 @@ func (b *batch) stream(ctx context.Context) error {
 		if b.seen[uint32(uid)] || b.stop != nil {
 			continue
 		}
-		if err := b.fetch(ctx, []imap.UID{uid}); err != nil {
+		if err := b.fetchAlone(ctx, uint32(uid)); err != nil {
 			return err
-		}
-		if !b.seen[uint32(uid)] {
-			b.fail(uint32(uid), errors.New("the remote server did not send the message"))
 		}
 	}
 	return nil
@@ -125,7 +122,8 @@ func (b *batch) fetch(ctx context.Context, uids []imap.UID) error {
 	cmd := b.remote.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true,
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		if err := b.message(ctx, msg); err != nil {
+		b.touch()
+		if err := b.message(ctx, msg, 0); err != nil {
 			cmd.Close()
 			return err
 		}
@@ -138,9 +136,10 @@ func (b *batch) fetch(ctx context.Context, uids []imap.UID) error {
 
 // message reads one FETCH answer, its UID first and then its body, which
 // streams into the delivery. After an account-wide refusal the remaining
-// bodies are left for go-imap to read past.
-func (b *batch) message(ctx context.Context, msg *imapclient.FetchMessageData) error {
-	var uid uint32
+// bodies are left for go-imap to read past. alone is the UID of a message
+// fetched by its sequence number, whose UID may come after the body.
+func (b *batch) message(ctx context.Context, msg *imapclient.FetchMessageData, alone uint32) error {
+	uid := alone
 	for it := msg.Next(); it != nil; it = msg.Next() {
 		switch it := it.(type) {
 		case imapclient.FetchItemDataUID:
@@ -164,7 +163,7 @@ func (b *batch) deliver(ctx context.Context, m meta, body imap.LiteralReader) er
 	if err != nil {
 		return err
 	}
-	err = out.deliver(m, b.head(m.uid), body, body.Size())
+	err = out.deliver(m, b.head(m.uid), touchReader{body, b.touch}, body.Size())
 	var ref *refusal
 	switch {
 	case err == nil:

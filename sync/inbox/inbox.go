@@ -22,6 +22,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 	"github.com/mailpull/mailpull/task"
 )
 
@@ -52,6 +53,10 @@ type Config struct {
 	DryRun     bool // report what would be delivered, change nothing
 	Log        *slog.Logger
 	Now        func() time.Time // for older-than; default time.Now
+	// Stall is how long the run may wait on the remote or local IMAP server
+	// without any answer before a watchdog closes the connections (default
+	// 5 minutes): go-imap waits for a reply's first byte without a deadline.
+	Stall time.Duration
 }
 
 // Summary is what a run did.
@@ -94,10 +99,10 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	r := &run{cfg: cfg, sum: &Summary{}}
 	defer r.close()
 	if err := r.session(ctx); err != nil {
-		return r.sum, err
+		return r.sum, r.classify(err)
 	}
 	if err := r.work(ctx); err != nil {
-		return r.sum, err
+		return r.sum, r.classify(err)
 	}
 	switch {
 	case r.sum.Deferred > 0:
@@ -118,6 +123,9 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Stall <= 0 {
+		c.Stall = 5 * time.Minute
+	}
 }
 
 // run is the state of one Run.
@@ -130,6 +138,7 @@ type run struct {
 	uidnext            uint32
 	uidvalidityChanged bool
 	out                deliverer // opened at the first delivery
+	wd                 *remote.Watchdog
 }
 
 func (r *run) fail(uid uint32, err error) {
@@ -138,6 +147,9 @@ func (r *run) fail(uid uint32, err error) {
 }
 
 func (r *run) close() {
+	if r.wd != nil {
+		r.wd.Stop()
+	}
 	if r.out != nil {
 		r.out.close()
 	}

@@ -39,7 +39,7 @@ func (l *lmtp) close() { _ = l.c.Close() }
 // bare LF into CRLF; it buffers what it writes, so the body's last bytes
 // and the final dot leave in one write (the socket has TCP_NODELAY, as Go
 // sets it): no Nagle stall waits for the server's delayed ACK.
-func (l *lmtp) deliver(m meta, head []byte, body io.Reader, _ int64) error {
+func (l *lmtp) deliver(m meta, head []byte, body io.Reader, size int64) error {
 	if err := l.mail(m.returnPath); err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (l *lmtp) deliver(m meta, head []byte, body io.Reader, _ int64) error {
 	if _, err := w.Write(head); err != nil {
 		return fmt.Errorf("lmtp data: %w", err)
 	}
-	if _, err := io.Copy(w, body); err != nil {
+	if err := copyWhole(w, body, size); err != nil {
 		// Never send the final dot after a short body: that would deliver
 		// a truncated message. Closing the connection aborts the DATA.
 		l.c.Close()
@@ -111,4 +111,15 @@ func classify(stage string, err error) error {
 		ref.account = ErrUnknownUser
 	}
 	return ref
+}
+
+// copyWhole copies a body of size bytes. go-imap's literal reader ends a
+// literal the connection cut off with a plain io.EOF, so a short count is
+// the only sign that the body is incomplete.
+func copyWhole(w io.Writer, body io.Reader, size int64) error {
+	n, err := io.Copy(w, body)
+	if err == nil && n != size {
+		err = fmt.Errorf("the remote server sent %d of the %d bytes of the message: %w", n, size, io.ErrUnexpectedEOF)
+	}
+	return err
 }

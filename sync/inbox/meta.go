@@ -24,7 +24,12 @@ type meta struct {
 // fetchMeta fetches what the intent records and the delivery needs before
 // the body (the envelope sender), for a set of UIDs.
 func fetchMeta(c *imapclient.Client, uids []imap.UID) ([]meta, error) {
-	list, err := remote.FetchMeta(c, imap.UIDSetNum(uids...), "Message-ID", "Return-Path")
+	return fetchMetaSet(c, imap.UIDSetNum(uids...))
+}
+
+// fetchMetaSet is fetchMeta for a set of UIDs or of sequence numbers.
+func fetchMetaSet(c *imapclient.Client, set imap.NumSet) ([]meta, error) {
+	list, err := remote.FetchMeta(c, set, "Message-ID", "Return-Path")
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ func (r *run) session(ctx context.Context) error {
 		return err
 	}
 	r.remote = c
+	r.watch(ctx)
 	sel, err := c.Select(Folder, &imap.SelectOptions{ReadOnly: r.cfg.DryRun}).Wait()
 	if err != nil {
 		return fmt.Errorf("select remote %s: %w", Folder, err)

@@ -39,3 +39,7 @@ func (e *CertError) Error() string {
 }
 
 func (e *CertError) Is(target error) bool { return target == ErrUntrusted }
+
+// Temporary marks err as a temporary failure (ErrTemporary), for callers
+// that see a connection break after the dial.
+func Temporary(err error) error { return temporary(err) }
