@@ -170,26 +170,31 @@ separator   = "*"
 [ldap]
 url                = %q
 bind_dn            = %q
-bind_password_file = "/etc/mailpull/ldap.pwd"
 base_dn            = %q
 `, w.imapAddr, w.slapd.URL, w.slapd.BindDN, w.slapd.UsersDN)
 	w.write(t, "/etc/mailpull/mailpull.toml", cfg, 0o600)
-	w.write(t, "/etc/mailpull/ldap.pwd", w.slapd.BindPassword, 0o600)
 	w.mustMailpull(t, w.masterPW+"\n", "master-password", "--password-stdin")
-	if _, err := os.Stat(w.h.Root() + "/etc/mailpull/credentials/master.cred"); err != nil {
-		t.Fatalf("master-password: %v", err)
+	// The daemon and the INBOX runs bind to LDAP with a credential: the
+	// runs' dynamic user could not read a password file.
+	w.mustMailpull(t, w.slapd.BindPassword+"\n", "ldap-password", "--password-stdin")
+	for _, f := range []string{"/etc/mailpull/credentials/master.cred", "/etc/mailpull/credentials/ldap.cred",
+		"/etc/systemd/system/mailpull-sync@.service.d/ldap-password.conf"} {
+		if _, err := os.Stat(w.h.Root() + f); err != nil {
+			t.Fatalf("after master-password and ldap-password: %v", err)
+		}
 	}
 }
 
 // addTask adds a task for user, pulling the remote account through addr
 // (the remote itself, or the proxy), with a schedule that does not fire
-// during the test.
-func (w *world) addTask(t *testing.T, user, addr string) string {
+// during the test, and the extra flags of task add.
+func (w *world) addTask(t *testing.T, user, addr string, extra ...string) string {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
-	out := w.mustMailpull(t, w.remote.Password+"\n", "task", "add", "--local-user", user, "--host", host, "--port", port,
+	args := append([]string{"task", "add", "--local-user", user, "--host", host, "--port", port,
 		"--security", "starttls", "--tls-ca", remoteCA, "--user", w.remote.User, "--password-stdin",
-		"--schedule", "*-12-31 03:00:00")
+		"--schedule", "*-12-31 03:00:00"}, extra...)
+	out := w.mustMailpull(t, w.remote.Password+"\n", args...)
 	id := strings.TrimSpace(out)
 	if len(id) != 6 {
 		t.Fatalf("task add printed %q, want an id", out)

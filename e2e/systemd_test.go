@@ -153,8 +153,28 @@ func TestSystemd(t *testing.T) {
 		}
 	})
 
+	t.Run("an INBOX task delivers through LMTP, finding the address in LDAP", func(t *testing.T) {
+		carol := w.addTask(t, "carol", w.remote.Addr, "--folders", "inbox", "--sieve", "--first-run", "all")
+		want := len(w.remote.Read(t)["INBOX"])
+		if out, err := w.h.Exec("systemctl", "start", units.ServiceName(carol)); err != nil {
+			t.Fatalf("%v\n%s\n%s", err, out, w.unitJournal(units.ServiceName(carol)))
+		}
+		got := w.local(t, "carol")["INBOX"]
+		if len(got) != want || want == 0 {
+			t.Errorf("carol's INBOX has %d messages, the remote INBOX %d", len(got), want)
+		}
+		for _, m := range got {
+			if !strings.Contains(string(m.Body), "X-Mailpull-Origin: "+carol+"/") {
+				t.Errorf("a message in carol's INBOX was not delivered by the task:\n%.300s", m.Body)
+				break
+			}
+		}
+		checkFields(t, w.lastRunLine(t, "-u", units.ServiceName(carol)), map[string]string{"MAILPULL_EXIT_CODE": "0",
+			"MAILPULL_COPIED": fmt.Sprint(want)})
+	})
+
 	t.Run("no password in units or journal", func(t *testing.T) {
-		for _, secret := range []string{w.remote.Password, w.masterPW} {
+		for _, secret := range []string{w.remote.Password, w.masterPW, w.slapd.BindPassword} {
 			out, err := w.h.Exec("grep", "-rlF", "--devices=skip", "--", secret, "/etc/systemd", "/run/systemd", "/lib/systemd/system")
 			if err == nil || strings.TrimSpace(out) != "" {
 				t.Errorf("a password is in %s", out)
@@ -189,23 +209,25 @@ func (w *world) reconcile5000(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The tasks the earlier subtests added, each with a timer.
+	have, _ := strconv.Atoi(strings.TrimSpace(w.h.MustExec("sh", "-c", "ls /etc/mailpull/tasks | wc -l")))
 	before := len(w.reconciled(t))
 	start := time.Now()
 	if err := w.h.CopyIn(dir, "/etc/mailpull/bulk"); err != nil {
 		t.Fatal(err)
 	}
 	w.h.MustExec("sh", "-c", "find /etc/mailpull/bulk -name '*.toml' -exec mv -t /etc/mailpull/tasks {} +")
-	first := w.waitReconciled(t, before, n+2, 4*time.Minute)
-	t.Logf("first reconcile of %d tasks (5,000 new timers): %s (%v from the copy)", n+2, first["MAILPULL_TOOK"], time.Since(start).Round(time.Second))
+	first := w.waitReconciled(t, before, n+have, 4*time.Minute)
+	t.Logf("first reconcile of %d tasks (5,000 new timers): %s (%v from the copy)", n+have, first["MAILPULL_TOOK"], time.Since(start).Round(time.Second))
 	active := w.h.MustExec("sh", "-c", "systemctl list-units --no-legend --plain --state=active 'mailpull-sync@*.timer' | wc -l")
-	if got, _ := strconv.Atoi(strings.TrimSpace(active)); got != n+2 {
-		t.Errorf("%s active timers, want %d", strings.TrimSpace(active), n+2)
+	if got, _ := strconv.Atoi(strings.TrimSpace(active)); got != n+have {
+		t.Errorf("%s active timers, want %d", strings.TrimSpace(active), n+have)
 	}
 	for range 2 {
 		before = len(w.reconciled(t))
 		w.h.MustExec("systemctl", "reload", "mailpull.service")
-		again := w.waitReconciled(t, before, n+2, time.Minute)
-		t.Logf("reconcile of %d tasks with nothing to change: %s", n+2, again["MAILPULL_TOOK"])
+		again := w.waitReconciled(t, before, n+have, time.Minute)
+		t.Logf("reconcile of %d tasks with nothing to change: %s", n+have, again["MAILPULL_TOOK"])
 	}
 }
 
