@@ -4,7 +4,7 @@
 #   make test    installs the servers the tests need (Debian packages, not
 #                started), then gofmt, go vet, staticcheck and every test,
 #                including those against a real Dovecot and slapd
-#   make check   gofmt, go vet and staticcheck only
+#   make check   gofmt, go mod tidy -diff, go vet and staticcheck only
 #   make bench   installs mbsync and doveadm (Debian packages, not started),
 #                then compares them with mailpull on the rig; knobs in the
 #                environment or on the command line: BENCH_N=1000,10000
@@ -21,7 +21,7 @@ BENCHFLAGS  ?= -count=1 -timeout 90m
 
 FUZZTIME    ?= 100000x
 
-.PHONY: all build deps check fmt vet staticcheck test fuzz bench deb clean
+.PHONY: all build deps check fmt tidy vet staticcheck test fuzz bench deb clean
 
 all: build
 
@@ -43,7 +43,11 @@ staticcheck:
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags bench ./bench/
 
-check: fmt vet staticcheck
+check: fmt tidy vet staticcheck
+
+# go.mod must say which modules are direct: guard_test.go reads it.
+tidy:
+	$(GO) mod tidy -diff
 
 # The tests run as root on CI, and the rig drops to an unprivileged account for
 # the servers. A skipped test fails the run: nothing that matters may be

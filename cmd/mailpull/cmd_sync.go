@@ -67,7 +67,9 @@ func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, o runOptions)
 	}
 	defer done()
 	cfg.DryRun, cfg.Force = o.dryRun, o.force
-	cfg.Progress = newProgress()
+	p := newProgress(e)
+	cfg.Progress = func(m mirror.Progress) { p.update(m.Folder, m.Done, m.Total) }
+	defer p.finish()
 	return mirror.Run(ctx, cfg)
 }
 

@@ -45,7 +45,7 @@ func commands() []command {
 		{"config", "check", "check the configuration file and report every problem in it", runConfig},
 		{"task", "add|edit|rm|list|show ...", "manage the sync tasks", runTask},
 		{"import-csv", "[--check] [--update] [FILE]", "create tasks from a CSV file (NethServer's columns), or stdin", runImportCSV},
-		{"sync", "[--dry-run] [--json] [--force] ID", "run a task once, in the foreground", runSync},
+		{"sync", "[--dry-run] [--json] [--force] ID", "run a task once, in the foreground, with a progress bar on a terminal", runSync},
 		{"dovecot-config", "[--passwd-file FILE]", "print the Dovecot settings mailpull's master user needs", runDovecotConfig},
 		{"master-password", "(--password-file F | --password-stdin)", "store the Dovecot master password as an encrypted credential, for the units", runMasterPassword},
 		{"ldap-password", "(--password-file F | --password-stdin)", "store the LDAP bind password as an encrypted credential, for runs and the daemon", runLDAPPassword},

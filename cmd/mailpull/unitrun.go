@@ -6,14 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/mailpull/mailpull/sync/mirror"
 	"github.com/mailpull/mailpull/task"
 )
 
@@ -62,55 +57,6 @@ func (te taskEnv) loadRun(id string) (task.Task, error) {
 		return t, configError(fmt.Errorf("task %s: the task credential is task %s", id, t.ID))
 	}
 	return t, nil
-}
-
-// progress sends a run's progress to systemd as STATUS=, which "systemctl
-// status" and "mailpull status" show, at most once a second. The folders
-// copied at once report concurrently.
-type progress struct {
-	mu      sync.Mutex
-	last    time.Time
-	folders map[string]mirror.Progress
-}
-
-// newProgress returns the callback for mirror.Config.Progress, or nil when
-// systemd does not listen (NOTIFY_SOCKET unset).
-func newProgress() func(mirror.Progress) {
-	if os.Getenv("NOTIFY_SOCKET") == "" {
-		return nil
-	}
-	p := &progress{folders: map[string]mirror.Progress{}}
-	return p.update
-}
-
-func (p *progress) update(m mirror.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.folders[m.Folder] = m
-	if time.Since(p.last) < time.Second {
-		return
-	}
-	p.last = time.Now()
-	_, _ = daemon.SdNotify(false, "STATUS="+p.status())
-}
-
-// status reads "copied 1200 messages; INBOX 900/5000, Sent 300/310": the
-// total, then the folders still being copied.
-func (p *progress) status() string {
-	copied := 0
-	var open []string
-	for name, f := range p.folders {
-		copied += f.Done
-		if f.Done < f.Total {
-			open = append(open, fmt.Sprintf("%s %d/%d", name, f.Done, f.Total))
-		}
-	}
-	sort.Strings(open)
-	s := fmt.Sprintf("copied %d messages", copied)
-	if len(open) > 0 {
-		s += "; " + strings.Join(open, ", ")
-	}
-	return s
 }
 
 // notifyStatus sets the run's STATUS= line, when systemd listens.
