@@ -6,7 +6,9 @@
 # already there.
 set -eu
 
-pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils systemd $*"
+# dpkg-dev, debhelper and lintian build and check the package that
+# e2e.TestPackage installs; mmdebstrap builds the test hosts' base image.
+pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils systemd dpkg-dev debhelper lintian mmdebstrap $*"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
