@@ -12,6 +12,9 @@
 #   make fuzz    every fuzz test for FUZZTIME (default 100000x) each
 #   make deb     the Debian package, built with dpkg-buildpackage and checked
 #                with lintian, into dist/
+#   make demo    installs the servers (Debian packages, not started), builds,
+#                then shows mailpull's first run on throw-away servers
+#                (README, "Try it")
 
 GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
@@ -21,7 +24,7 @@ BENCHFLAGS  ?= -count=1 -timeout 90m
 
 FUZZTIME    ?= 100000x
 
-.PHONY: all build deps check fmt tidy vet staticcheck test fuzz bench deb clean
+.PHONY: all build deps check fmt tidy vet staticcheck test fuzz bench deb demo clean
 
 all: build
 
@@ -68,6 +71,13 @@ bench: build
 
 deb:
 	sh .ci/deb.sh
+
+# The demo is a test under the demo build tag, run as a compiled test binary
+# so that its output (and mailpull's progress bar) goes straight to the
+# terminal; it starts and stops its own servers on 127.0.0.1.
+demo: deps build
+	$(GO) test -c -tags demo -o bin/demo.test ./demo/
+	MAILPULL_BIN=$(CURDIR)/bin/mailpull bin/demo.test -test.run '^TestDemo$$' -test.v -test.count=1 -test.timeout 10m
 
 clean:
 	rm -rf bin dist
