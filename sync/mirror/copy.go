@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -83,12 +85,12 @@ type batcher struct {
 // copy copies one batch under one intent and returns how many messages of it
 // failed. An error means the connection is unusable.
 func (b *batcher) copy(uids []imap.UID) (int, error) {
-	metas, err := fetchMeta(b.p.remote, imap.UIDSetNum(uids...))
+	metas, omitted, err := b.metas(uids)
 	if err != nil {
 		return 0, err
 	}
 	if len(metas) == 0 {
-		return 0, nil // expunged meanwhile
+		return omitted, nil // expunged meanwhile, or left out and failed
 	}
 	id, err := b.begin(metas)
 	if err != nil {
@@ -106,7 +108,7 @@ func (b *batcher) copy(uids []imap.UID) (int, error) {
 		return 0, err
 	}
 	b.record(func(s *Summary) { s.Copied += len(mappings) })
-	return len(metas) - len(mappings), nil
+	return omitted + len(metas) - len(mappings), nil
 }
 
 // selectLocal opens the local folder before its appends: Dovecot appends
@@ -146,21 +148,19 @@ func (b *batcher) stream(want map[uint32]meta) ([]ledger.Mapping, error) {
 	if err != nil {
 		return nil, err
 	}
-	for uid := range want {
+	for _, uid := range slices.Sorted(maps.Keys(want)) { // in order, as the local folder keeps it
 		if _, ok := got[uid]; ok {
 			continue
 		}
 		// A FETCH answer may omit a message, or carry its UID after the body,
 		// which go-imap cannot place: ask for it alone.
-		again, err := b.copyInOrder(map[uint32]meta{uid: want[uid]})
+		local, ok, err := b.copyAlone(want[uid])
 		if err != nil {
 			return nil, err
 		}
-		if local, ok := again[uid]; ok {
+		if ok {
 			got[uid] = local
-			continue
 		}
-		b.fail(b.m.Remote.Name, uid, errors.New("the server did not send the message"))
 	}
 	var out []ledger.Mapping
 	for uid, local := range got {
@@ -193,6 +193,7 @@ func (b *batcher) fetchAppend(want map[uint32]meta, uids []imap.UID) (map[uint32
 		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	var inflight []appended
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		b.p.touch()
 		a, err := b.appendOne(msg, want)
 		if err != nil {
 			cmd.Close()
@@ -255,6 +256,7 @@ func (b *batcher) wait(inflight []appended) (map[uint32]uint32, error) {
 	got := map[uint32]uint32{}
 	for _, a := range inflight {
 		data, err := a.cmd.Wait()
+		b.p.touch()
 		var ie *imap.Error
 		switch {
 		case errors.As(err, &ie):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -61,7 +62,7 @@ func (r *run) worker(ctx context.Context, jobs <-chan folders.Mapping) error {
 			if lost, err := p.lost(err); lost {
 				for range jobs {
 				}
-				return err
+				return p.stalled(err)
 			}
 			r.fail(m.Remote.Name, 0, err)
 		}
@@ -69,8 +70,12 @@ func (r *run) worker(ctx context.Context, jobs <-chan folders.Mapping) error {
 	return nil
 }
 
-// pair is a worker's remote and local connection.
-type pair struct{ remote, local *imapclient.Client }
+// pair is a worker's remote and local connection, under a stall watchdog.
+type pair struct {
+	remote, local *imapclient.Client
+	wd            *remote.Watchdog
+	stall         time.Duration
+}
 
 func (p *pair) open(ctx context.Context, cfg Config) error {
 	var err error
@@ -80,9 +85,14 @@ func (p *pair) open(ctx context.Context, cfg Config) error {
 		}
 	}
 	if p.local == nil {
-		p.local, err = cfg.Local(ctx)
+		if p.local, err = cfg.Local(ctx); err != nil {
+			return err
+		}
 	}
-	return err
+	if p.wd == nil {
+		p.watch(ctx, cfg)
+	}
+	return nil
 }
 
 func (p *pair) broken() bool { return closed(p.remote) || closed(p.local) }
@@ -103,6 +113,13 @@ func closed(c *imapclient.Client) bool {
 }
 
 func (p *pair) close() {
+	if p.wd != nil {
+		p.wd.Stop()
+	}
+	p.closeConns()
+}
+
+func (p *pair) closeConns() {
 	for _, c := range []*imapclient.Client{p.remote, p.local} {
 		if c != nil {
 			c.Close()

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
@@ -44,9 +45,13 @@ type Config struct {
 	SpoolAbove int64
 	SpoolChunk int64 // the size of a range; default 8 MiB
 	DryRun     bool  // report what would change, change nothing
-	Force      bool  // delete-local may remove more than maxLocalShare of a folder
-	Log        *slog.Logger
-	Progress   func(Progress) // called often; may be nil
+	// Stall is how long a worker may wait on a server without any answer
+	// before the watchdog closes its connections (default 5 minutes):
+	// go-imap waits for a reply's first byte without a deadline.
+	Stall    time.Duration
+	Force    bool // delete-local may remove more than maxLocalShare of a folder
+	Log      *slog.Logger
+	Progress func(Progress) // called often; may be nil
 
 	// beforeRemoteDelete, if set, runs between choosing the remote UIDs to
 	// delete and deleting them: tests use it to play a concurrent client.
@@ -128,6 +133,9 @@ func (c *Config) defaults() {
 	}
 	if c.SpoolChunk <= 0 {
 		c.SpoolChunk = 8 << 20
+	}
+	if c.Stall <= 0 {
+		c.Stall = 5 * time.Minute
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -24,7 +24,7 @@ func (r *run) prepare(ctx context.Context) (folders.Plan, rune, error) {
 		return folders.Plan{}, 0, err
 	}
 	defer lc.Close()
-	conns := &pair{rc, lc}
+	conns := &pair{remote: rc, local: lc}
 	plan, sep, err := r.plan(rc, lc)
 	if err != nil {
 		_, err = conns.lost(err)
