@@ -75,7 +75,8 @@ deb:
 # The demo is a test under the demo build tag, run as a compiled test binary
 # so that its output (and mailpull's progress bar) goes straight to the
 # terminal; it starts and stops its own servers on 127.0.0.1.
-demo: deps build
+demo: build
+	sh .ci/deps.sh --servers
 	$(GO) test -c -tags demo -o bin/demo.test ./demo/
 	MAILPULL_BIN=$(CURDIR)/bin/mailpull bin/demo.test -test.run '^TestDemo$$' -test.v -test.count=1 -test.timeout 10m
 

@@ -8,7 +8,13 @@ set -eu
 
 # dpkg-dev, debhelper and lintian build and check the package that
 # e2e.TestPackage installs; mmdebstrap builds the test hosts' base image.
-pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils systemd dpkg-dev debhelper lintian mmdebstrap $*"
+# --servers leaves them out (make demo needs the servers only).
+tools="dpkg-dev debhelper lintian mmdebstrap"
+if [ "${1:-}" = --servers ]; then
+	tools=""
+	shift
+fi
+pkgs="dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-ldap slapd ldap-utils systemd $tools $*"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
