@@ -1,6 +1,8 @@
 package rig
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -16,6 +18,7 @@ type Remote struct {
 	Separator string // hierarchy separator of the personal namespace
 
 	users string // passwd-file
+	home  string // parent of the accounts' home directories
 }
 
 // RemoteOptions changes how the remote server looks.
@@ -46,6 +49,7 @@ func StartRemoteWith(t testing.TB, opts RemoteOptions) *Remote {
 		CA:        NewCA(t, d.dir),
 		Separator: opts.Separator,
 		users:     d.path("users"),
+		home:      d.home,
 	}
 	appendFile(t, r.users, passwdLine(r.User, r.Password))
 	d.start(t, "remote dovecot", r.conf(t, d), r.Addr)
@@ -100,6 +104,37 @@ func (r *Remote) Put(t testing.TB, folder string, msgs ...Message) {
 	c := r.Dial(t)
 	Append(t, c, folder, msgs...)
 	_ = c.Logout().Wait()
+}
+
+// Maildir is the directory of a folder of the test account on disk, for
+// tests that store what IMAP would refuse or rewrite (a NUL byte, an empty
+// message, a size in the file name that lies). It exists once the folder
+// does.
+func (r *Remote) Maildir(folder string) string {
+	root := filepath.Join(r.home, r.User, "Maildir")
+	switch {
+	case folder == "INBOX":
+		return root
+	case r.Separator == ".":
+		return filepath.Join(root, "."+folder) // Maildir++
+	}
+	return filepath.Join(root, folder) // LAYOUT=fs
+}
+
+// PutFile stores body in folder's maildir as a new message named name
+// (Dovecot reads ",S=" and ",W=" sizes from it), as a delivery agent would:
+// written in tmp/, then moved into new/. The folder must exist.
+func (r *Remote) PutFile(t testing.TB, folder, name string, body []byte) {
+	t.Helper()
+	dir := r.Maildir(folder)
+	tmp := filepath.Join(dir, "tmp", name)
+	if err := os.WriteFile(tmp, body, 0o600); err != nil {
+		t.Fatalf("rig: %v", err)
+	}
+	Chown(t, tmp)
+	if err := os.Rename(tmp, filepath.Join(dir, "new", name)); err != nil {
+		t.Fatalf("rig: %v", err)
+	}
 }
 
 // Read returns every message of the test account, by folder.

@@ -23,7 +23,7 @@ func (r *run) copyFolder(ctx context.Context, p *pair, m folders.Mapping, st *im
 		r.record(func(s *Summary) { s.Copied += len(todo) })
 		return nil
 	}
-	b := &batcher{run: r, p: p, m: m, uidvalidity: st.UIDValidity, total: len(todo)}
+	b := &batcher{run: r, ctx: ctx, p: p, m: m, uidvalidity: st.UIDValidity, total: len(todo)}
 	if err := b.selectLocal(); err != nil {
 		return err
 	}
@@ -75,6 +75,9 @@ func deref(p *uint32) uint32 {
 // batcher copies the batches of one folder.
 type batcher struct {
 	*run
+	ctx              context.Context
+	cuts             int             // reconnections after a message broke the remote connection
+	refused          map[uint32]bool // remote UIDs the local server refused
 	p                *pair
 	m                folders.Mapping
 	uidvalidity      uint32
@@ -85,14 +88,17 @@ type batcher struct {
 // copy copies one batch under one intent and returns how many messages of it
 // failed. An error means the connection is unusable.
 func (b *batcher) copy(uids []imap.UID) (int, error) {
+	if len(uids) == 0 {
+		return 0, nil
+	}
 	metas, omitted, err := b.metas(uids)
 	if err != nil {
-		return 0, err
+		return b.metaCut(uids, err)
 	}
 	if len(metas) == 0 {
 		return omitted, nil // expunged meanwhile, or left out and failed
 	}
-	id, err := b.begin(metas)
+	in, err := b.begin(metas)
 	if err != nil {
 		return 0, err
 	}
@@ -101,10 +107,14 @@ func (b *batcher) copy(uids []imap.UID) (int, error) {
 		byUID[m.uid] = m
 	}
 	mappings, err := b.stream(byUID)
+	var cut *cutError
+	if errors.As(err, &cut) {
+		return b.afterCut(in, uids, cut)
+	}
 	if err != nil {
 		return 0, err // the intent stays open; the next run settles it
 	}
-	if err := b.cfg.Ledger.Commit(id, mappings); err != nil {
+	if err := b.cfg.Ledger.Commit(in.ID, mappings); err != nil {
 		return 0, err
 	}
 	b.record(func(s *Summary) { s.Copied += len(mappings) })
@@ -127,10 +137,10 @@ func (b *batcher) selectLocal() error {
 
 // begin records the intent, with the local folder's UIDNEXT: after a crash,
 // the copies can only be above it.
-func (b *batcher) begin(metas []meta) (uint64, error) {
+func (b *batcher) begin(metas []meta) (ledger.Intent, error) {
 	st, err := b.p.local.Status(b.m.Local, &imap.StatusOptions{UIDNext: true, UIDValidity: true}).Wait()
 	if err != nil {
-		return 0, fmt.Errorf("local status %q: %w", b.m.Local, err)
+		return ledger.Intent{}, fmt.Errorf("local status %q: %w", b.m.Local, err)
 	}
 	b.localUIDValidity = st.UIDValidity
 	in := ledger.Intent{Folder: b.m.Remote.Name, UIDValidity: b.uidvalidity, LocalFolder: b.m.Local,
@@ -138,7 +148,8 @@ func (b *batcher) begin(metas []meta) (uint64, error) {
 	for _, m := range metas {
 		in.Messages = append(in.Messages, ledger.IntentMessage{UID: m.uid, Size: m.size, Date: m.date, MessageID: m.messageID})
 	}
-	return b.cfg.Ledger.Begin(in)
+	in.ID, err = b.cfg.Ledger.Begin(in)
+	return in, err
 }
 
 // stream fetches the bodies and appends them as they arrive, then retries
@@ -149,7 +160,7 @@ func (b *batcher) stream(want map[uint32]meta) ([]ledger.Mapping, error) {
 		return nil, err
 	}
 	for _, uid := range slices.Sorted(maps.Keys(want)) { // in order, as the local folder keeps it
-		if _, ok := got[uid]; ok {
+		if _, ok := got[uid]; ok || b.refused[uid] {
 			continue
 		}
 		// A FETCH answer may omit a message, or carry its UID after the body,
@@ -231,7 +242,11 @@ func (b *batcher) appendOne(msg *imapclient.FetchMessageData, want map[uint32]me
 
 func (b *batcher) append(m meta, body io.Reader, size int64) (*imapclient.AppendCommand, error) {
 	cmd := b.p.local.Append(b.m.Local, size, &imap.AppendOptions{Flags: m.flags, Time: m.date})
-	n, err := io.Copy(cmd, body)
+	cr := &cutReader{r: body}
+	n, err := io.Copy(cmd, cr)
+	if cr.err != nil || (err == nil && n < size) {
+		return nil, bodyCut(m.uid, cr, size) // the APPEND is left unfinished: reconnect drops it
+	}
 	if cerr := cmd.Close(); err == nil {
 		err = cerr
 	}
@@ -239,7 +254,7 @@ func (b *batcher) append(m meta, body io.Reader, size int64) (*imapclient.Append
 	if errors.As(err, &ie) {
 		// Refused before the body was sent (a synchronizing literal): this
 		// message fails, the connection is fine.
-		b.fail(b.m.Remote.Name, m.uid, fmt.Errorf("append to %q: %w", b.m.Local, err))
+		b.refuse(m.uid, err)
 		return nil, nil
 	}
 	if err != nil {
@@ -260,7 +275,7 @@ func (b *batcher) wait(inflight []appended) (map[uint32]uint32, error) {
 		var ie *imap.Error
 		switch {
 		case errors.As(err, &ie):
-			b.fail(b.m.Remote.Name, a.uid, fmt.Errorf("append to %q: %w", b.m.Local, err))
+			b.refuse(a.uid, err)
 		case err != nil:
 			return nil, fmt.Errorf("append to %q: %w", b.m.Local, err)
 		default:
@@ -268,6 +283,16 @@ func (b *batcher) wait(inflight []appended) (map[uint32]uint32, error) {
 		}
 	}
 	return got, nil
+}
+
+// refuse fails a message the local server refused, once: the refusal is
+// an answer, and the message is not asked for again.
+func (b *batcher) refuse(uid uint32, err error) {
+	if b.refused == nil {
+		b.refused = map[uint32]bool{}
+	}
+	b.refused[uid] = true
+	b.fail(b.m.Remote.Name, uid, fmt.Errorf("append to %q: %w", b.m.Local, err))
 }
 
 func (b *batcher) progress(n int64) {

@@ -93,7 +93,7 @@ func (b *batcher) fetchRange(uid uint32, offset int64, w io.Writer) (int64, erro
 		BodySection: []*imap.FetchItemBodySection{part}})
 	var n int64
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		c, err := copyRange(msg, uid, w)
+		c, err := copyRange(msg, uid, offset, w)
 		n += c
 		if err != nil {
 			cmd.Close()
@@ -108,7 +108,7 @@ func (b *batcher) fetchRange(uid uint32, offset int64, w io.Writer) (int64, erro
 
 // copyRange writes the range of one FETCH answer, if it is the message
 // asked for: the UID must come before the body, as in the normal path.
-func copyRange(msg *imapclient.FetchMessageData, uid uint32, w io.Writer) (int64, error) {
+func copyRange(msg *imapclient.FetchMessageData, uid uint32, offset int64, w io.Writer) (int64, error) {
 	var got uint32
 	for it := msg.Next(); it != nil; it = msg.Next() {
 		switch it := it.(type) {
@@ -116,7 +116,12 @@ func copyRange(msg *imapclient.FetchMessageData, uid uint32, w io.Writer) (int64
 			got = uint32(it.UID)
 		case imapclient.FetchItemDataBodySection:
 			if got == uid && it.Literal != nil {
-				return io.Copy(w, it.Literal)
+				cr := &cutReader{r: it.Literal}
+				n, err := io.Copy(w, cr)
+				if cr.err != nil || (err == nil && n < it.Literal.Size()) {
+					err = &cutError{uid: uid, what: fmt.Sprintf("the range from byte %d of the message", offset), err: cr.err}
+				}
+				return n, err
 			}
 		}
 	}
