@@ -1,21 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"log/slog"
 	"strings"
 	"testing"
 )
 
-// runCLI runs mailpull in-process and returns its exit code and output.
+// runCLI runs mailpull as its own process, the binary an admin runs (the
+// test binary re-run as main), with empty stdin, and returns its exit code
+// and output.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	e := &env{stdout: &out, stderr: &errOut, stdin: strings.NewReader("")}
-	e.log = newLogger(&errOut, slog.LevelDebug)
-	code = run(context.Background(), e, args)
-	return code, out.String(), errOut.String()
+	return mailpullRun(t, args...)
 }
 
 func TestHelpListsEveryCommand(t *testing.T) {
