@@ -41,10 +41,12 @@ fmt:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags bench ./bench/
+	$(GO) vet -tags demo ./demo/
 
 staticcheck:
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags bench ./bench/
+	$(STATICCHECK) -tags demo ./demo/
 
 check: fmt tidy vet staticcheck
 

@@ -24,4 +24,10 @@ func TestControlWithoutSystemd(t *testing.T) {
 	if code, _, _ := runCLI(t, "--config", cfg, "start", "nosuch"); code != ExitUsage {
 		t.Errorf("start of an unknown task: exit %d", code)
 	}
+	// A manual task has no timer: nothing is missing without systemd.
+	code, _, errOut = runCLI(t, "--config", cfg, "task", "add", "--local-user", "alice", "--host", "imap.example.org",
+		"--user", "b", "--password-file", passwordFile(t), "--schedule", "manual", "--no-check")
+	if code != ExitOK || strings.Contains(errOut, "systemd") {
+		t.Errorf("add of a manual task: exit %d, stderr %q", code, errOut)
+	}
 }
