@@ -47,9 +47,15 @@ func (e *refusal) Unwrap() []error {
 // message arrived is unknown, and the intent stays open for the next run
 // to settle by searching the local account.
 func (r *run) batch(ctx context.Context, uids []imap.UID) error {
+	if len(uids) == 0 {
+		return nil
+	}
 	metas, err := r.metas(uids)
-	if err != nil || len(metas) == 0 {
-		return err // none: expunged meanwhile, or left out and failed
+	if err != nil {
+		return r.metaCut(ctx, uids, err)
+	}
+	if len(metas) == 0 {
+		return nil // expunged meanwhile, or left out and failed
 	}
 	id, err := r.cfg.Ledger.Begin(r.intent(metas))
 	if err != nil {
@@ -59,7 +65,10 @@ func (r *run) batch(ctx context.Context, uids []imap.UID) error {
 	for _, m := range metas {
 		b.want[m.uid] = m
 	}
-	if err := b.stream(ctx); err != nil {
+	var cut *cutError
+	if err := b.stream(ctx); errors.As(err, &cut) {
+		return r.afterCut(ctx, id, b, uids, cut)
+	} else if err != nil {
 		return err
 	}
 	if err := r.cfg.Ledger.Commit(id, b.done); err != nil {
@@ -163,13 +172,14 @@ func (b *batch) deliver(ctx context.Context, m meta, body imap.LiteralReader) er
 	if err != nil {
 		return err
 	}
-	err = out.deliver(m, b.head(m.uid), touchReader{body, b.touch}, body.Size())
+	cr := &cutReader{r: touchReader{body, b.touch}}
+	err = out.deliver(m, b.head(m.uid), cr, body.Size())
 	var ref *refusal
 	switch {
 	case err == nil:
 		b.done = append(b.done, ledger.Mapping{RemoteUID: m.uid})
 	case !errors.As(err, &ref):
-		return fmt.Errorf("deliver UID %d: %w", m.uid, err)
+		return cr.cut(m.uid, body.Size(), fmt.Errorf("deliver UID %d: %w", m.uid, err))
 	case ref.account != nil:
 		b.stop = fmt.Errorf("deliver to %s: %w", b.recipient(), err)
 	case ref.temporary:

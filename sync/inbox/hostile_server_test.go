@@ -183,9 +183,9 @@ func TestHostileServerInboxStalls(t *testing.T) {
 }
 
 // The connection is cut in the middle of a body, delivered through LMTP or
-// appended (Sieve off): a temporary failure (exit 75), nothing truncated is
-// delivered, and the next run settles the batch and delivers the rest,
-// none twice.
+// appended (Sieve off): the run reconnects, fails that message alone (exit
+// 1) and delivers the rest, nothing truncated; the next run delivers the
+// failed one, none twice.
 func TestHostileServerInboxCutMidLiteral(t *testing.T) {
 	for _, lmtp := range []bool{true, false} {
 		t.Run(map[bool]string{true: "lmtp", false: "append"}[lmtp], func(t *testing.T) {
@@ -202,7 +202,10 @@ func TestHostileServerInboxCutMidLiteral(t *testing.T) {
 				}
 				return a
 			})
-			w.hostileRun(t, remote.ErrTemporary)
+			sum := w.hostileRun(t, ErrPartial)
+			if len(sum.Failed) != 1 || sum.Failed[0].UID != 4 || sum.Delivered != 5 {
+				t.Errorf("delivered %d, failed %v; want 5, and UID 4 alone", sum.Delivered, sum.Failed)
+			}
 			w.exactlyOnce(t, clean, 6)
 		})
 	}

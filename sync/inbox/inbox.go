@@ -139,6 +139,7 @@ type run struct {
 	uidvalidityChanged bool
 	out                deliverer // opened at the first delivery
 	wd                 *remote.Watchdog
+	cuts               int // reconnections after a message broke the remote connection
 }
 
 func (r *run) fail(uid uint32, err error) {
