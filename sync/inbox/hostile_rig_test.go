@@ -69,7 +69,7 @@ func TestHostileMessagesInboxOnDovecot(t *testing.T) {
 	}
 	served = append(served,
 		[]byte("From: a@example.net\r\nMessage-ID: <d1@example.net>\r\nSubject: disk-1\r\n\r\nfirst\r\n"),
-		[]byte{}, // the 0-byte message: delivered as the header fields mailpull adds
+		[]byte{},                 // the 0-byte message: delivered as the header fields mailpull adds
 		[]byte("Subject: l\r\n"), // the first 10 bytes; LMTP data ends with CRLF (RFC 5321 §4.1.1.4)
 		[]byte("From: a@example.net\r\nMessage-ID: <d5@example.net>\r\nSubject: disk-5\r\n\r\nlast\r\n"))
 	for run := 1; run <= 2; run++ {

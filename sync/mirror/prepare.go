@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -34,9 +35,11 @@ func (r *run) prepare(ctx context.Context) (folders.Plan, rune, error) {
 		_, err = conns.lost(err)
 		return plan, sep, err
 	}
-	if _, err = conns.lost(r.create(lc, plan.Create)); err != nil {
+	refused, err := r.create(lc, plan.Create)
+	if _, err = conns.lost(err); err != nil {
 		return plan, sep, err
 	}
+	plan = skipRefused(plan, refused, sep)
 	r.status = remoteStatus(rc, plan.Folders)
 	return plan, sep, nil
 }
@@ -72,26 +75,64 @@ func separator(lc *imapclient.Client) (rune, error) {
 }
 
 // create makes the local folders that do not exist yet, and subscribes them
-// so that mail clients show them.
-func (r *run) create(lc *imapclient.Client, names []string) error {
+// so that mail clients show them. A folder the local server refuses to
+// create (a name too long for its file system, say) is returned with the
+// refusal, and the run goes on without it: one name must not stop the
+// account.
+func (r *run) create(lc *imapclient.Client, names []string) (map[string]error, error) {
 	have, err := localFolders(lc)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	refused := map[string]error{}
 	for _, name := range names {
 		if have[name] {
 			continue
 		}
 		if !r.cfg.DryRun {
-			if err := lc.Create(name, nil).Wait(); err != nil && !alreadyExists(err) {
-				return fmt.Errorf("create local folder %q: %w", name, err)
+			err := lc.Create(name, nil).Wait()
+			var ie *imap.Error
+			if errors.As(err, &ie) && !alreadyExists(err) {
+				r.cfg.Log.Warn("local folder refused", "folder", name, "err", err)
+				refused[name] = err
+				continue
+			}
+			if err != nil && !alreadyExists(err) {
+				return nil, fmt.Errorf("create local folder %q: %w", name, err)
 			}
 			if err := lc.Subscribe(name).Wait(); err != nil {
-				return fmt.Errorf("subscribe local folder %q: %w", name, err)
+				return nil, fmt.Errorf("subscribe local folder %q: %w", name, err)
 			}
 		}
 		r.cfg.Log.Info("folder created", "folder", name, "dry_run", r.cfg.DryRun)
 		r.record(func(s *Summary) { s.Created = append(s.Created, name) })
+	}
+	return refused, nil
+}
+
+// skipRefused moves the folders whose local folder, or one of its parents,
+// could not be created from the plan's folders to its skipped ones.
+func skipRefused(plan folders.Plan, refused map[string]error, sep rune) folders.Plan {
+	if len(refused) == 0 {
+		return plan
+	}
+	var keep []folders.Mapping
+	for _, m := range plan.Folders {
+		if err := refusedAt(m.Local, refused, sep); err != nil {
+			plan.Skipped = append(plan.Skipped, folders.Skip{Remote: m.Remote.Name, Reason: "the local server cannot create it: " + err.Error()})
+			continue
+		}
+		keep = append(keep, m)
+	}
+	plan.Folders = keep
+	return plan
+}
+
+func refusedAt(local string, refused map[string]error, sep rune) error {
+	for name, err := range refused {
+		if local == name || strings.HasPrefix(local, name+string(sep)) {
+			return err
+		}
 	}
 	return nil
 }
