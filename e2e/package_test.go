@@ -68,6 +68,8 @@ func TestPackage(t *testing.T) {
 		cfg := fmt.Sprintf("[dovecot]\nimap        = %q\nlmtp        = \"/run/dovecot/lmtp\"\nmaster_user = \"vmail\"\nseparator   = \"*\"\n", w.imapAddr)
 		w.write(t, "/etc/mailpull/mailpull.toml", cfg, 0o600)
 		w.mustMailpull(t, w.masterPW+"\n", "master-password", "--password-stdin")
+		// Its drop-in of the sync template must go with the purge.
+		w.mustMailpull(t, "ldap-secret\n", "ldap-password", "--password-stdin")
 		w.mustMailpull(t, "", "config", "check")
 		if d := w.local(t, "alice"); len(d) == 0 {
 			t.Errorf("master login as alice: no folders")
