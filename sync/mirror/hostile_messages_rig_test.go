@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"runtime"
+	"strconv"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/mailpull/mailpull/internal/rig"
 	"github.com/mailpull/mailpull/sync/folders"
+	"github.com/mailpull/mailpull/sync/internal/hostile"
 )
 
 // hostileMessages are messages a real Dovecot takes by APPEND, each named
@@ -200,4 +203,89 @@ func guardedDial(r *rig.Remote, debug io.Writer) (*imapclient.Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// wireMessages are stored as they are by the remote Dovecot; a proxy then
+// changes what goes over the wire, since no Dovecot serves such bytes: UID
+// 1 with bare LF line ends, UID 2 with a raw NUL byte, and RFC822.SIZE that
+// lies larger for UID 3 (past SpoolAbove: it takes the spool, and the
+// ranges say its true size) and smaller for UID 4.
+func wireMessages() []rig.Message {
+	var out []rig.Message
+	for i, s := range []string{"bare-lf", "raw-nul @NUL@ here", "size-larger", "size-smaller"} {
+		body := fmt.Sprintf("From: a@example.net\r\nMessage-ID: <w%d@example.net>\r\nSubject: %s\r\n\r\nline one\r\nline two\r\n", i+1, s)
+		out = append(out, rig.Message{Date: time.Date(2023, 8, 1, i, 0, 0, 0, time.UTC), Body: []byte(body)})
+	}
+	return out
+}
+
+var (
+	sizeItem   = regexp.MustCompile(`RFC822\.SIZE \d+`)
+	literalEnd = regexp.MustCompile(`\{\d+\}\r\n$`)
+)
+
+// rewriteWire is the proxy's rule for wireMessages.
+func rewriteWire(_ string, resp []byte) hostile.Action {
+	f, ok := hostile.ParseFetch(resp)
+	switch {
+	case !ok:
+	case f.UID == 3:
+		resp = sizeItem.ReplaceAll(resp, []byte("RFC822.SIZE 999999999"))
+	case f.UID == 4:
+		resp = sizeItem.ReplaceAll(resp, []byte("RFC822.SIZE 1"))
+	case f.Body && f.UID == 1:
+		resp = rewriteLiteral(resp, f, func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")) })
+	case f.Body && f.UID == 2:
+		resp = rewriteLiteral(resp, f, func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("@NUL@"), []byte{0}) })
+	}
+	return hostile.Forward(resp)
+}
+
+// rewriteLiteral replaces the first literal of a response, and its length.
+func rewriteLiteral(resp []byte, f hostile.Fetch, change func([]byte) []byte) []byte {
+	head := resp[:f.Literal]
+	loc := literalEnd.FindIndex(head)
+	n, _ := strconv.Atoi(string(head[loc[0]+1 : loc[1]-3]))
+	data := change(resp[f.Literal : f.Literal+n])
+	out := append([]byte{}, head[:loc[0]]...)
+	out = fmt.Appendf(out, "{%d}\r\n", len(data))
+	out = append(out, data...)
+	return append(out, resp[f.Literal+n:]...)
+}
+
+// Bytes no Dovecot serves, on the wire: each message is copied once, as
+// the local Dovecot stores what it is given (it serves bare LF as CRLF and
+// NUL as 0x80, which no client can change), and a size that lies in either
+// direction changes nothing of the copy. A second run copies nothing.
+func TestHostileWireBytesOnDovecot(t *testing.T) {
+	w := newRigWorld(t, rig.RemoteOptions{})
+	w.remote.Put(t, "Wire", wireMessages()...)
+	proxy := hostile.Start(t, w.remote.Addr)
+	proxy.SetRule(rewriteWire)
+	cfg := w.config()
+	cfg.Remote = func(ctx context.Context) (*imapclient.Client, error) {
+		return guardedDial(&rig.Remote{Addr: proxy.Addr(), User: w.remote.User, Password: w.remote.Password}, w.wire)
+	}
+	want := w.remote.Read(t)["Wire"]
+	want[1].Body = bytes.ReplaceAll(want[1].Body, []byte("@NUL@"), []byte{0x80})
+	for run := 1; run <= 2; run++ {
+		sum := w.run(t, cfg)
+		if copied := map[int]int{1: 4, 2: 0}[run]; sum.Copied != copied || len(sum.Failed) != 0 {
+			t.Fatalf("run %d: %+v", run, sum)
+		}
+		if got := w.local.Read(t, "alice")["Wire"]; !rig.EqualMessages(got, want) {
+			t.Errorf("run %d: local Wire:\n got %q\nwant %q", run, bodies(got), bodies(want))
+		}
+	}
+	if !w.wire.has("UID FETCH 3 (UID BODY.PEEK[]<0.") {
+		t.Error("the message said to be 999999999 bytes did not take the spool")
+	}
+}
+
+func bodies(msgs []rig.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, string(m.Body))
+	}
+	return out
 }
