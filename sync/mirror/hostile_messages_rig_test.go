@@ -289,3 +289,35 @@ func bodies(msgs []rig.Message) []string {
 	}
 	return out
 }
+
+// A size that lies and a cut in one batch: UID 2 says RFC822.SIZE 1, and
+// the connection is cut in the middle of UID 3's body, once. The copies
+// made before the cut are recognised although UID 2's size is not its
+// copy's; UID 3 is copied then or by the next run: every message once.
+func TestHostileSizeLieThenCutOnDovecot(t *testing.T) {
+	w := newRigWorld(t, rig.RemoteOptions{})
+	w.remote.Put(t, "Mix", mails(1, 5)...)
+	proxy := hostile.Start(t, w.remote.Addr)
+	var cut sync.Once
+	proxy.SetRule(func(_ string, resp []byte) hostile.Action {
+		f, ok := hostile.ParseFetch(resp)
+		a := hostile.Forward(resp)
+		switch {
+		case ok && f.UID == 2:
+			a.Send = sizeItem.ReplaceAll(resp, []byte("RFC822.SIZE 1"))
+		case ok && f.UID == 3 && f.Body:
+			cut.Do(func() { a = hostile.Action{Send: resp[:f.Literal+10], Then: hostile.Cut} })
+		}
+		return a
+	})
+	cfg := w.config()
+	cfg.Remote = func(ctx context.Context) (*imapclient.Client, error) {
+		return guardedDial(&rig.Remote{Addr: proxy.Addr(), User: w.remote.User, Password: w.remote.Password}, nil)
+	}
+	sum, err := Run(context.Background(), cfg)
+	if (err != nil && err != ErrPartial) || sum.Copied+len(sum.Failed) != 5 {
+		t.Fatalf("hostile run: %v, %+v; want every message copied, or UID 3 failed", err, sum)
+	}
+	w.run(t, w.config())
+	w.same(t)
+}

@@ -58,17 +58,47 @@ func adopt(lc *imapclient.Client, in ledger.Intent) ([]ledger.Mapping, error) {
 	return match(in.Messages, candidates), nil
 }
 
+// match pairs the intent's messages with local copies: first by size,
+// internal date and Message-ID; then, for what is left, by date and
+// Message-ID alone where that pair names one message on each side. The
+// size is RFC822.SIZE as the remote stated it, which some servers state
+// wrongly: without the second pass such a copy would be copied again.
 func match(want []ledger.IntentMessage, local []meta) []ledger.Mapping {
 	claimed := make([]bool, len(local))
+	matched := make([]bool, len(want))
 	var out []ledger.Mapping
-	for _, w := range want {
+	for wi, w := range want {
 		for i, l := range local {
 			if claimed[i] || l.size != w.Size || !l.date.Equal(w.Date) || l.messageID != w.MessageID {
 				continue
 			}
-			claimed[i] = true
+			claimed[i], matched[wi] = true, true
 			out = append(out, ledger.Mapping{RemoteUID: w.UID, LocalUID: l.uid})
 			break
+		}
+	}
+	return append(out, matchBySizeless(want, matched, local, claimed)...)
+}
+
+// matchBySizeless is match's second pass.
+func matchBySizeless(want []ledger.IntentMessage, matched []bool, local []meta, claimed []bool) []ledger.Mapping {
+	key := func(date time.Time, id string) string { return date.UTC().Format(time.RFC3339) + " " + id }
+	wants, locals := map[string][]int{}, map[string][]int{}
+	for wi, w := range want {
+		if !matched[wi] && w.MessageID != "" {
+			wants[key(w.Date, w.MessageID)] = append(wants[key(w.Date, w.MessageID)], wi)
+		}
+	}
+	for i, l := range local {
+		if !claimed[i] && l.messageID != "" {
+			locals[key(l.date, l.messageID)] = append(locals[key(l.date, l.messageID)], i)
+		}
+	}
+	var out []ledger.Mapping
+	for k, ws := range wants {
+		if ls := locals[k]; len(ws) == 1 && len(ls) == 1 {
+			claimed[ls[0]] = true
+			out = append(out, ledger.Mapping{RemoteUID: want[ws[0]].UID, LocalUID: local[ls[0]].uid})
 		}
 	}
 	return out
