@@ -77,6 +77,7 @@ type batcher struct {
 	*run
 	ctx              context.Context
 	cuts             int             // reconnections after a message broke the remote connection
+	cutUIDs          map[uint32]bool // remote UIDs that broke it
 	refused          map[uint32]bool // remote UIDs the local server refused
 	p                *pair
 	m                folders.Mapping

@@ -15,10 +15,12 @@ import (
 // time it is asked for it (Dovecot does so when a maildir file is shorter
 // than the size its name states, for its headers and for its body). Ending
 // the run there would end every later run at the same message, and nothing
-// after it would ever be copied. The run instead reconnects, fails that
-// message alone and copies the rest. maxCuts bounds the reconnections of a
-// folder, so that a link that keeps dropping still ends the run.
-const maxCuts = 5
+// after it would ever be copied. The run instead reconnects and asks for
+// that message once more, since the link may be at fault rather than the
+// message; when it cuts the connection again, it fails alone and the rest is
+// copied. maxCuts bounds the reconnections of a folder, so that a link that
+// keeps dropping still ends the run.
+const maxCuts = 8
 
 // cutError is a remote connection that closed while it sent one message.
 type cutError struct {
@@ -61,7 +63,7 @@ func bodyCut(uid uint32, r *cutReader, size int64) error {
 
 // metaCut handles a remote connection lost while fetching a batch's
 // flags, dates and headers: the message at fault is unknown, so each is
-// fetched again alone; one alone that cuts the connection again fails.
+// fetched again alone; one alone that cuts the connection twice fails.
 func (b *batcher) metaCut(uids []imap.UID, err error) (int, error) {
 	if lost, _ := b.p.lost(err); !lost || !closed(b.p.remote) {
 		return 0, err
@@ -69,7 +71,7 @@ func (b *batcher) metaCut(uids []imap.UID, err error) (int, error) {
 	if err := b.reconnect(err); err != nil {
 		return 0, err
 	}
-	if len(uids) == 1 {
+	if len(uids) == 1 && b.cutBefore(uint32(uids[0])) {
 		b.fail(b.m.Remote.Name, uint32(uids[0]), &cutError{uid: uint32(uids[0]), what: "its flags, date and headers", err: err})
 		return 1, nil
 	}
@@ -85,8 +87,8 @@ func (b *batcher) metaCut(uids []imap.UID, err error) (int, error) {
 }
 
 // afterCut settles the batch whose stream a message cut off: it finds the
-// copies that arrived before the cut, fails that message, and copies the
-// rest of the batch.
+// copies that arrived before the cut, fails that message if it cut the
+// connection before, and copies the rest of the batch, in order.
 func (b *batcher) afterCut(in ledger.Intent, uids []imap.UID, cut *cutError) (int, error) {
 	if err := b.reconnect(cut); err != nil {
 		return 0, err
@@ -102,10 +104,14 @@ func (b *batcher) afterCut(in ledger.Intent, uids []imap.UID, cut *cutError) (in
 		return 0, err
 	}
 	b.record(func(s *Summary) { s.Copied += len(found) })
-	b.fail(b.m.Remote.Name, cut.uid, cut)
-	done := map[uint32]bool{cut.uid: true}
+	done := map[uint32]bool{}
 	for _, f := range found {
 		done[f.RemoteUID] = true
+	}
+	failed := 0
+	if b.cutBefore(cut.uid) {
+		b.fail(b.m.Remote.Name, cut.uid, cut)
+		done[cut.uid], failed = true, 1
 	}
 	var rest []imap.UID
 	for _, u := range uids {
@@ -114,7 +120,18 @@ func (b *batcher) afterCut(in ledger.Intent, uids []imap.UID, cut *cutError) (in
 		}
 	}
 	n, err := b.copy(rest)
-	return n + 1, err
+	return n + failed, err
+}
+
+// cutBefore reports whether the message had already cut the connection in
+// this run, and notes that it has now.
+func (b *batcher) cutBefore(uid uint32) bool {
+	if b.cutUIDs == nil {
+		b.cutUIDs = map[uint32]bool{}
+	}
+	before := b.cutUIDs[uid]
+	b.cutUIDs[uid] = true
+	return before
 }
 
 // reconnect replaces the worker's connections and selects the folder
