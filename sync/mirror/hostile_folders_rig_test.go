@@ -44,11 +44,13 @@ var deepFolder = strings.TrimSuffix(strings.Repeat("d/", 200), "/") // 200 level
 // injectedFolders are LIST lines of names no Dovecot can hold, added by a
 // proxy to the real remote's answer: raw 8-bit, modified UTF-7 that is not
 // canonical ("&AGE-" is "a"), a bare "&". go-imap cannot decode them; the
-// run skips them by name.
+// run skips them by name. A second INBOX, "inbox", is the same folder
+// (RFC 3501 §5.1) and copied once.
 var injectedFolders = []string{
 	"* LIST (\\HasNoChildren) \"/\" \"Caf\xe9\"",
 	"* LIST (\\HasNoChildren) \"/\" \"&AGE-bc\"",
 	"* LIST (\\HasNoChildren) \"/\" \"R&D\"",
+	"* LIST (\\HasNoChildren) \"/\" \"inbox\"",
 }
 
 // Hostile folder names: every folder the remote can hold is copied into
