@@ -2,7 +2,10 @@ package inbox
 
 import (
 	"bytes"
+	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailpull/mailpull/internal/rig"
+	"github.com/mailpull/mailpull/sync/internal/hostile"
 )
 
 // hostileInbox is what the remote INBOX holds by APPEND, each message odd
@@ -134,4 +138,56 @@ func short(b []byte) string {
 		return strings.ReplaceAll(string(b[:120]), "\r\n", "|") + "…"
 	}
 	return strings.ReplaceAll(string(b), "\r\n", "|")
+}
+
+// Bytes no Dovecot serves, on the wire through a proxy: UID 1's body with
+// bare LF line ends, UID 2's with a raw NUL byte, and RFC822.SIZE lying
+// for UIDs 3 (larger) and 4 (smaller). Each is delivered once: LMTP data
+// has CRLF line ends (go-smtp writes them), the local Dovecot serves NUL as
+// 0x80, and a size that lies changes nothing.
+func TestHostileWireBytesInboxOnDovecot(t *testing.T) {
+	w, proxy, _ := hostileWorld(t, 5)
+	var served [][]byte
+	for _, m := range w.remote.Read(t)["INBOX"] {
+		served = append(served, m.Body)
+	}
+	proxy.SetRule(func(_ string, resp []byte) hostile.Action {
+		f, ok := hostile.ParseFetch(resp)
+		switch {
+		case !ok:
+		case f.UID == 3:
+			resp = sizeItem.ReplaceAll(resp, []byte("RFC822.SIZE 999999999"))
+		case f.UID == 4:
+			resp = sizeItem.ReplaceAll(resp, []byte("RFC822.SIZE 1"))
+		case f.Body && f.UID == 1:
+			resp = rewriteLiteral(resp, f, func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")) })
+		case f.Body && f.UID == 2:
+			resp = rewriteLiteral(resp, f, func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("Hello"), []byte("He\x00lo")) })
+		}
+		return hostile.Forward(resp)
+	})
+	served[1] = bytes.ReplaceAll(served[1], []byte("Hello"), []byte("He\x80lo"))
+	for run := 1; run <= 2; run++ {
+		if sum := w.run(t, nil); sum.Delivered != map[int]int{1: 5, 2: 0}[run] || len(sum.Failed) != 0 {
+			t.Fatalf("run %d: %+v", run, sum)
+		}
+		w.sameAsServed(t, served)
+	}
+}
+
+var (
+	sizeItem   = regexp.MustCompile(`RFC822\.SIZE \d+`)
+	literalEnd = regexp.MustCompile(`\{\d+\}\r\n$`)
+)
+
+// rewriteLiteral replaces the first literal of a response, and its length.
+func rewriteLiteral(resp []byte, f hostile.Fetch, change func([]byte) []byte) []byte {
+	head := resp[:f.Literal]
+	loc := literalEnd.FindIndex(head)
+	n, _ := strconv.Atoi(string(head[loc[0]+1 : loc[1]-3]))
+	data := change(resp[f.Literal : f.Literal+n])
+	out := append([]byte{}, head[:loc[0]]...)
+	out = fmt.Appendf(out, "{%d}\r\n", len(data))
+	out = append(out, data...)
+	return append(out, resp[f.Literal+n:]...)
 }
