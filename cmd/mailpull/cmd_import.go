@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/mailpull/mailpull/task"
 )
@@ -61,7 +63,7 @@ func checkRows(e *env, name string, rows []task.CSVRow) error {
 		}
 		bad++
 		for _, msg := range strings.Split(r.Err.Error(), "\n") {
-			fmt.Fprintf(e.stdout, "%s:%d: %s\n", name, r.Line, msg)
+			fmt.Fprintf(e.stdout, "%s:%d: %s\n", printable(name), r.Line, msg)
 		}
 	}
 	fmt.Fprintf(e.stdout, "%d rows, %d valid, %d with problems; nothing was created (--check)\n", len(rows), len(rows)-bad, bad)
@@ -84,7 +86,7 @@ func (te taskEnv) importRows(ctx context.Context, e *env, name string, rows []ta
 		switch {
 		case err != nil:
 			failed++
-			fmt.Fprintf(e.stdout, "%s:%d: %s: failed: %s\n", name, r.Line, r.Task.LocalUser, oneLine(err))
+			fmt.Fprintf(e.stdout, "%s:%d: %s: failed: %s\n", printable(name), r.Line, printable(r.Task.LocalUser), oneLine(err))
 			continue
 		case strings.HasPrefix(what, "created"):
 			created++
@@ -93,7 +95,7 @@ func (te taskEnv) importRows(ctx context.Context, e *env, name string, rows []ta
 		default:
 			unchanged++
 		}
-		fmt.Fprintf(e.stdout, "%s:%d: %s: %s\n", name, r.Line, r.Task.LocalUser, what)
+		fmt.Fprintf(e.stdout, "%s:%d: %s: %s\n", printable(name), r.Line, printable(r.Task.LocalUser), what)
 	}
 	fmt.Fprintf(e.stdout, "%d created, %d updated, %d already there, %d failed\n", created, updated, unchanged, failed)
 	if failed > 0 {
@@ -124,3 +126,15 @@ func (te taskEnv) importRow(ctx context.Context, e *env, r task.CSVRow, existing
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// printable is s as typed when it is plain text, else quoted with escapes:
+// a value from a file must not add a line or a control character to the
+// report.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}

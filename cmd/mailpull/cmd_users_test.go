@@ -91,3 +91,22 @@ func TestUsersWithStoredBindPassword(t *testing.T) {
 		t.Fatal("the password is in the output")
 	}
 }
+
+// A local user name is a value in the LDAP filter, never filter syntax: an
+// injection finds nobody, and task add saves nothing.
+func TestLDAPFilterInjectionFindsNobody(t *testing.T) {
+	s := rig.StartSlapd(t)
+	dir := t.TempDir()
+	p := writeConfig(t, fmt.Sprintf("tasks_dir = %q\ncredentials_dir = %q\n[ldap]\nurl = %q\nca_file = %q\nbind_dn = %q\nbind_password_file = %q\nbase_dn = %q\n",
+		filepath.Join(dir, "tasks"), filepath.Join(dir, "credentials"), s.LDAPSURL, s.CA.CAFile, s.BindDN, s.BindPasswordFile, s.BaseDN))
+	for _, login := range []string{"*", "alice)(|(uid=*", "*)(uid=*", "al*"} {
+		code, out, errOut := runCLI(t, "--config", p, "task", "add", "--local-user", login, "--host", "127.0.0.1",
+			"--user", "a", "--password-file", passwordFile(t))
+		if code != ExitNoUser || !strings.Contains(errOut, "no such user") {
+			t.Errorf("local user %q: exit %d (want %d, no such user in LDAP): %s%s", login, code, ExitNoUser, out, errOut)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*", "*")); len(left) != 0 {
+		t.Errorf("saved: %v", left)
+	}
+}
