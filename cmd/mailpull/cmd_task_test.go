@@ -112,3 +112,31 @@ func TestTaskAddRefusesBadInput(t *testing.T) {
 		t.Errorf("a refused task was saved: %v", left)
 	}
 }
+
+// A task file an admin edited by hand with a key mailpull does not know is
+// refused with its file and line, by every command that reads it.
+func TestTaskFileWithUnknownKeyRefused(t *testing.T) {
+	cfg, dir := taskConfig(t)
+	code, out, errOut := runCLI(t, "--config", cfg, "task", "add", "--local-user", "alice", "--host", "imap.example.org",
+		"--user", "a", "--password-file", passwordFile(t), "--schedule", "manual", "--no-check")
+	if code != ExitOK {
+		t.Fatalf("add: exit %d: %s", code, errOut)
+	}
+	id := strings.TrimSpace(out)
+	file := filepath.Join(dir, "tasks", id+".toml")
+	data := readFile(t, file)
+	line := strings.Count(data, "\n") + 1
+	if err := os.WriteFile(file, []byte(data+"colour = \"blue\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s:%d: unknown key \"colour\"", file, line)
+	for _, args := range [][]string{{"task", "show", id}, {"sync", id}, {"task", "edit", id, "--schedule", "1h", "--no-check"}} {
+		code, _, errOut := runCLI(t, append([]string{"--config", cfg}, args...)...)
+		if code != ExitConfig || !strings.Contains(errOut, want) {
+			t.Errorf("%v: exit %d (want %d), stderr %q (want %q)", args, code, ExitConfig, errOut, want)
+		}
+	}
+	if got := readFile(t, file); !strings.Contains(got, "colour") || strings.Contains(got, "1h") {
+		t.Errorf("the refused task file changed:\n%s", got)
+	}
+}
