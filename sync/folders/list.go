@@ -63,17 +63,32 @@ func List(c *imapclient.Client) (Listing, error) {
 		return Listing{}, fmt.Errorf("list folders: %w", err)
 	}
 	var l Listing
+	seen := map[string]bool{}
 	for _, d := range data {
 		if raw, ok := undecodable(d); ok {
 			l.Undecodable = append(l.Undecodable, raw)
 			continue
 		}
-		l.Folders = append(l.Folders, Remote{Name: d.Mailbox, Delim: d.Delim, Attrs: d.Attrs})
+		// A server may list one folder twice (INBOX again as "inbox"): it
+		// is one folder, and two workers copying it would collide.
+		if key := canonical(d.Mailbox); !seen[key] {
+			seen[key] = true
+			l.Folders = append(l.Folders, Remote{Name: d.Mailbox, Delim: d.Delim, Attrs: d.Attrs})
+		}
 	}
 	if err := l.namespaces(c); err != nil {
 		return Listing{}, err
 	}
 	return l, nil
+}
+
+// canonical is the name that identifies a folder: INBOX in any case is
+// INBOX (RFC 3501 §5.1).
+func canonical(name string) string {
+	if strings.EqualFold(name, "INBOX") {
+		return "INBOX"
+	}
+	return name
 }
 
 func listOptions(caps imap.CapSet) *imap.ListOptions {
