@@ -32,6 +32,11 @@ type params struct {
 	// BENCH_QUIET_WAIT: how long a run waits for the machine to calm down
 	// before it starts anyway.
 	quietWait time.Duration
+	// BENCH_MODE: mirror, inbox, or both (mirror,inbox).
+	mirror, inbox bool
+	inboxN        []int       // BENCH_INBOX_N: INBOX corpus sizes
+	inboxTools    []inboxTool // BENCH_INBOX_TOOLS: mailpull,fetchmail
+	sockets       []string    // BENCH_INBOX_LMTP: unix,tcp
 }
 
 func readParams(t testing.TB) params {
@@ -62,6 +67,30 @@ func readParams(t testing.TB) params {
 	if p.quietWait, err = time.ParseDuration(getenv("BENCH_QUIET_WAIT", "30s")); err != nil {
 		t.Fatalf("bench: BENCH_QUIET_WAIT: %v", err)
 	}
+	for _, m := range strings.Split(getenv("BENCH_MODE", "mirror"), ",") {
+		switch strings.TrimSpace(m) {
+		case "mirror":
+			p.mirror = true
+		case "inbox":
+			p.inbox = true
+		default:
+			t.Fatalf("bench: BENCH_MODE: %q is neither mirror nor inbox", m)
+		}
+	}
+	for _, s := range strings.Split(getenv("BENCH_INBOX_N", "1000"), ",") {
+		n, perr := strconv.Atoi(strings.TrimSpace(s))
+		if perr != nil || n < 1 {
+			t.Fatalf("bench: BENCH_INBOX_N: %q is not a positive count", s)
+		}
+		p.inboxN = append(p.inboxN, n)
+	}
+	p.inboxTools = pickInboxTools(t, getenv("BENCH_INBOX_TOOLS", ""))
+	for _, s := range strings.Split(getenv("BENCH_INBOX_LMTP", "unix,tcp"), ",") {
+		if s = strings.TrimSpace(s); s != "unix" && s != "tcp" {
+			t.Fatalf("bench: BENCH_INBOX_LMTP: %q is neither unix nor tcp", s)
+		}
+		p.sockets = append(p.sockets, s)
+	}
 	return p
 }
 
@@ -91,14 +120,22 @@ func pickTools(t testing.TB, list string) []tool {
 	return out
 }
 
-// TestBench runs the comparison for each corpus size: one filled remote,
-// then for each repetition every tool in turn (A B C A B C …), each into a
-// fresh local user: initial copy, verification, no-op re-run, verification.
+// TestBench runs the comparisons BENCH_MODE names. Mirror, for each corpus
+// size: one filled remote, then for each repetition every tool in turn
+// (A B C A B C …), each into a fresh local user: initial copy,
+// verification, no-op re-run, verification. INBOX: see benchInbox.
 func TestBench(t *testing.T) {
 	p := readParams(t)
 	bin := mailpullBinary(t)
-	for _, n := range p.ns {
-		t.Run(fmt.Sprintf("N=%d", n), func(t *testing.T) { benchN(t, p, bin, n) })
+	if p.mirror {
+		for _, n := range p.ns {
+			t.Run(fmt.Sprintf("N=%d", n), func(t *testing.T) { benchN(t, p, bin, n) })
+		}
+	}
+	if p.inbox {
+		for _, n := range p.inboxN {
+			t.Run(fmt.Sprintf("inbox/N=%d", n), func(t *testing.T) { benchInbox(t, p, bin, n) })
+		}
 	}
 }
 

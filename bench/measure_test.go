@@ -40,8 +40,13 @@ type sample struct {
 // architecture Debian ships.
 const clockTick = 100
 
-// server is a Dovecot master process, found by its -c argument.
-type server struct{ pid int }
+// server is a Dovecot master process, found by its -c argument. With live,
+// its CPU counts the children still running too: LMTP processes serve one
+// connection after another and outlive a run.
+type server struct {
+	pid  int
+	live bool
+}
 
 func findServer(conf string) (server, error) {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
@@ -53,7 +58,7 @@ func findServer(conf string) (server, error) {
 		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
 		if filepath.Base(args[0]) == "dovecot" && strings.Contains(string(cmdline), "\x00-c\x00"+conf) {
 			pid, _ := strconv.Atoi(filepath.Base(d))
-			return server{pid}, nil
+			return server{pid: pid}, nil
 		}
 	}
 	return server{}, fmt.Errorf("no dovecot process runs with %s", conf)
@@ -67,7 +72,30 @@ func (s server) childCPU() float64 {
 	}
 	cu, _ := strconv.ParseFloat(f[15], 64)
 	cs, _ := strconv.ParseFloat(f[16], 64)
-	return (cu + cs) / clockTick
+	total := (cu + cs) / clockTick
+	if s.live {
+		total += s.liveCPU()
+	}
+	return total
+}
+
+// liveCPU is the CPU time of the master's running children, in seconds.
+// A child reaped between two readings moves from here to the master's
+// reaped total, so the difference of two childCPU readings stays right.
+func (s server) liveCPU() float64 {
+	var total float64
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		f := statFields(pid)
+		if len(f) < 15 || f[3] != strconv.Itoa(s.pid) {
+			continue
+		}
+		u, _ := strconv.ParseFloat(f[13], 64)
+		st, _ := strconv.ParseFloat(f[14], 64)
+		total += (u + st) / clockTick
+	}
+	return total
 }
 
 // statFields splits /proc/PID/stat; the command name may hold spaces, so

@@ -165,6 +165,15 @@ func (e *env) version(name string) string {
 		cmd = exec.Command("dovecot", "--version")
 	}
 	out, err := cmd.Output()
+	if name == "fetchmail" {
+		// -V goes on to show its run control (none here) and may fail
+		// for that: the release line is what counts.
+		for _, line := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(line, "This is fetchmail release "); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
 	if err != nil {
 		return "unknown: " + err.Error()
 	}
