@@ -35,7 +35,9 @@ type world struct {
 }
 
 const (
-	remoteCA  = "/usr/local/share/mailpull-test/remote-ca.pem"
+	// The remote's CA, root-only with the configuration: the runs' dynamic
+	// user reads it only through the task's drop-in (a credential).
+	remoteCA  = "/etc/mailpull/remote-ca.pem"
 	localSep  = "/"
 	masterPWd = "master-e2e-Secret"
 )
@@ -84,7 +86,8 @@ func (w *world) install(t *testing.T, bin string) {
 		}
 		w.write(t, "/lib/systemd/system/"+filepath.Base(u), string(data), 0o644)
 	}
-	w.write(t, remoteCA, string(readFile(t, w.remote.CA.CAFile)), 0o644)
+	w.h.MustExec("install", "-d", "-m", "0700", "/etc/mailpull")
+	w.write(t, remoteCA, string(readFile(t, w.remote.CA.CAFile)), 0o600)
 	w.h.MustExec("systemctl", "daemon-reload")
 }
 

@@ -64,7 +64,7 @@ func TestPackage(t *testing.T) {
 		// startDovecot writes "mailpull dovecot-config" (the packaged
 		// binary's) to conf.d/99-mailpull.conf and starts Dovecot.
 		w.startDovecot(t)
-		w.write(t, remoteCA, string(readFile(t, w.remote.CA.CAFile)), 0o644)
+		w.write(t, remoteCA, string(readFile(t, w.remote.CA.CAFile)), 0o600)
 		cfg := fmt.Sprintf("[dovecot]\nimap        = %q\nlmtp        = \"/run/dovecot/lmtp\"\nmaster_user = \"vmail\"\nseparator   = \"*\"\n", w.imapAddr)
 		w.write(t, "/etc/mailpull/mailpull.toml", cfg, 0o600)
 		w.mustMailpull(t, w.masterPW+"\n", "master-password", "--password-stdin")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/coreos/go-systemd/v22/dbus"
 
@@ -20,6 +21,8 @@ import (
 type Manager struct {
 	Conn *dbus.Conn
 	Dir  string // where the generated timers go, /etc/systemd/system
+
+	reloadNeeded bool // a drop-in changed since the last reload
 }
 
 // ErrNoSystemd means there is no systemd to talk to: the tasks are saved
@@ -87,7 +90,10 @@ func (m *Manager) Apply(ctx context.Context, tasks []task.Task, on func(task.Tas
 	if err := m.stopTimers(ctx, stop); err != nil {
 		return err
 	}
-	if reload {
+	// A changed drop-in applies to a service systemd may have loaded
+	// without its timer (a manual run): it always needs a reload.
+	if reload || m.reloadNeeded {
+		m.reloadNeeded = false
 		if err := m.Conn.ReloadContext(ctx); err != nil {
 			return fmt.Errorf("systemd daemon-reload: %w", err)
 		}
@@ -182,8 +188,47 @@ func (m *Manager) writeTimers(tasks []task.Task) (map[string]bool, error) {
 		if err != nil {
 			return changed, fmt.Errorf("task %s: timer: %w", t.ID, err)
 		}
+		dropIn, err := m.writeDropIn(t)
+		if err != nil {
+			return changed, fmt.Errorf("task %s: drop-in: %w", t.ID, err)
+		}
+		if dropIn {
+			changed[t.ID], m.reloadNeeded = true, true
+		}
 	}
 	return changed, nil
+}
+
+// writeDropIn writes, replaces or removes the drop-in of a task's service
+// and reports whether it changed.
+func (m *Manager) writeDropIn(t task.Task) (bool, error) {
+	data, err := TaskDropIn(t)
+	if err != nil {
+		return false, err
+	}
+	path := TaskDropInPath(m.Dir, t.ID)
+	old, err := os.ReadFile(path)
+	switch {
+	case data == nil && err == nil:
+		return true, removeDropIn(path)
+	case data == nil || (err == nil && bytes.Equal(old, data)):
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, err
+	}
+	return true, atomicfile.Write(path, data, 0o644)
+}
+
+// removeDropIn deletes a drop-in, and its directory once empty.
+func removeDropIn(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Remove(filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) {
+		return err
+	}
+	return nil
 }
 
 // startTimers enables the timers, then starts them, every job queued
@@ -265,22 +310,36 @@ func (m *Manager) Remove(ctx context.Context, ids []string) error {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
+		if path := TaskDropInPath(m.Dir, id); generated(path) {
+			if err := removeDropIn(path); err != nil {
+				return err
+			}
+		}
 	}
 	return m.Conn.ReloadContext(ctx)
 }
 
-// Orphans lists the ids of generated timers whose task is not in known.
+// Orphans lists the ids of generated timers and drop-ins whose task is not
+// in known.
 func (m *Manager) Orphans(known map[string]bool) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(m.Dir, "mailpull-sync@*.timer"))
+	timers, err := filepath.Glob(filepath.Join(m.Dir, "mailpull-sync@*.timer"))
 	if err != nil {
 		return nil, err
 	}
+	dropIns, err := filepath.Glob(TaskDropInPath(m.Dir, "*"))
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
 	var out []string
-	for _, f := range files {
-		id := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "mailpull-sync@"), ".timer")
-		if known[id] || !generated(f) {
+	for _, f := range append(timers, dropIns...) {
+		name := strings.TrimSuffix(f, "/"+TLSCAName+".conf")
+		id := strings.TrimPrefix(filepath.Base(name), "mailpull-sync@")
+		id = strings.TrimSuffix(strings.TrimSuffix(id, ".service.d"), ".timer")
+		if known[id] || seen[id] || !generated(f) {
 			continue
 		}
+		seen[id] = true
 		out = append(out, id)
 	}
 	return out, nil

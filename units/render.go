@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -41,6 +42,29 @@ func Timer(t task.Task) ([]byte, error) {
 	opts = append(opts, schedule(sc)...)
 	opts = append(opts, unit.NewUnitOption("Install", "WantedBy", "timers.target"))
 	return serialize(t.ID, opts)
+}
+
+// TLSCAName is the credential that hands a run its task's CA file.
+const TLSCAName = "tls-ca"
+
+// TaskDropIn renders the drop-in of a task's service, or nil when the task
+// needs none. A run is a dynamic user that cannot read a CA file kept with
+// the configuration (/etc/mailpull is root-only): systemd reads it and
+// hands it over as the credential tls-ca.
+func TaskDropIn(t task.Task) ([]byte, error) {
+	if !task.ValidID(t.ID) {
+		return nil, fmt.Errorf("task id %q", t.ID)
+	}
+	if t.TLSCA == "" {
+		return nil, nil
+	}
+	opts := []*unit.UnitOption{unit.NewUnitOption("Service", "LoadCredential", TLSCAName+":"+t.TLSCA)}
+	return serialize(t.ID, opts)
+}
+
+// TaskDropInPath is where the drop-in of a task's service goes, under dir.
+func TaskDropInPath(dir, id string) string {
+	return filepath.Join(dir, ServiceName(id)+".d", TLSCAName+".conf")
 }
 
 // schedule turns a schedule into [Timer] settings. An interval counts from

@@ -15,6 +15,7 @@ import (
 	"github.com/mailpull/mailpull/masteruser"
 	"github.com/mailpull/mailpull/sync/remote"
 	"github.com/mailpull/mailpull/task"
+	"github.com/mailpull/mailpull/units"
 )
 
 func runTask(ctx context.Context, e *env, args []string) error {
@@ -205,8 +206,15 @@ func (te taskEnv) checkLocalUser(ctx context.Context, login string) error {
 }
 
 // remoteConfig is the remote session a task describes.
+// remoteConfig is how a run reaches the task's remote. Under systemd the CA
+// file is the copy that the task's drop-in hands over: the run's dynamic
+// user may not read the original.
 func remoteConfig(t task.Task, pw []byte) remote.Config {
-	return remote.Config{Host: t.Host, Port: t.Port, Security: t.Security, CAFile: t.TLSCA,
+	ca := t.TLSCA
+	if c := credential(units.TLSCAName); ca != "" && c != "" {
+		ca = c
+	}
+	return remote.Config{Host: t.Host, Port: t.Port, Security: t.Security, CAFile: ca,
 		Insecure: t.TLSInsecure, Fingerprint: t.TLSFingerprint, User: t.RemoteUser, Password: string(pw),
 		Version: versionString()}
 }

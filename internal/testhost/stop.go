@@ -44,7 +44,9 @@ func (h *Host) stop() error {
 }
 
 // halt asks systemd to halt, and kills it (and so its whole PID namespace)
-// if it is not gone in 10 s.
+// if it is not gone in 10 s. A slow halt is logged, not an error: on a
+// loaded machine, stopping thousands of units takes what it takes, and the
+// kill ends them all the same.
 func (h *Host) halt() error {
 	h.proc.Signal(sigHalt)
 	select {
@@ -55,7 +57,8 @@ func (h *Host) halt() error {
 	h.proc.Kill()
 	select {
 	case <-h.exited:
-		return errors.New("did not halt in 10s, killed")
+		h.t.Logf("testhost: %s did not halt in 10s, killed", h.name)
+		return nil
 	case <-time.After(10 * time.Second):
 		return errors.New("did not die of SIGKILL in 10s")
 	}
