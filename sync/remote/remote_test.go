@@ -155,6 +155,22 @@ func TestCertificateForAnotherHost(t *testing.T) {
 	if other.logins.Load() != 0 {
 		t.Error("a password was sent to a server with another host's certificate")
 	}
+	pinAccepts(t, other, other.config(StartTLS), err)
+}
+
+// pinAccepts wants the refusal err to show the certificate's SHA-256, and
+// that SHA-256 as the task's pin, or tls-insecure, to accept it.
+func pinAccepts(t *testing.T, f *fakeServer, cfg Config, err error) {
+	t.Helper()
+	if !strings.Contains(err.Error(), f.ca.Fingerprint()) {
+		t.Errorf("the refusal does not show the certificate's SHA-256 %s: %v", f.ca.Fingerprint(), err)
+	}
+	pinned := cfg
+	pinned.Fingerprint = f.ca.Fingerprint()
+	dialOK(t, pinned)
+	insecure := cfg
+	insecure.Insecure = true
+	dialOK(t, insecure)
 }
 
 func TestExpiredCertificate(t *testing.T) {
@@ -164,6 +180,7 @@ func TestExpiredCertificate(t *testing.T) {
 	if !errors.Is(err, ErrUntrusted) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired certificate: %v", err)
 	}
+	pinAccepts(t, f, f.config(SSL), err)
 }
 
 func TestStartTLSNeverFallsBack(t *testing.T) {
