@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,26 +98,31 @@ type batch struct {
 	seen map[uint32]bool // answered by the server, delivered or not
 	done []ledger.Mapping
 	stop error // an account-wide refusal: deliver nothing more
+	sent *meta // the message whose outcome is pending (see settle)
 }
 
 // stream fetches the bodies and delivers each as it arrives, then asks
 // again, one by one, for those the server left out of its answer: a FETCH
 // answer may omit a message, or carry its UID after the body, where go-imap
-// cannot place it.
+// cannot place it. Whatever ended it, the outcome of the last message sent
+// is read before it returns, so that a batch cut short by the remote
+// commits every delivery that was confirmed.
 func (b *batch) stream(ctx context.Context) error {
 	b.seen = map[uint32]bool{}
-	if err := b.fetch(ctx, uidsOf(b.want)); err != nil {
-		return err
-	}
+	err := b.fetch(ctx, uidsOf(b.want))
 	for _, uid := range uidsOf(b.want) {
+		if err != nil {
+			break
+		}
 		if b.seen[uint32(uid)] || b.stop != nil {
 			continue
 		}
-		if err := b.fetchAlone(ctx, uint32(uid)); err != nil {
-			return err
-		}
+		err = b.fetchAlone(ctx, uint32(uid))
 	}
-	return nil
+	if serr := b.settle(); serr != nil {
+		return serr
+	}
+	return err
 }
 
 func uidsOf(want map[uint32]meta) []imap.UID {
@@ -165,21 +171,83 @@ func (b *batch) message(ctx context.Context, msg *imapclient.FetchMessageData, a
 	return nil
 }
 
-// deliver streams one message into the local account and records the
-// outcome: delivered, deferred (4xx), failed, or the end of the run.
+// readAhead is the largest message read whole from the remote before it
+// is sent: while the local server runs Sieve on and stores one message, the
+// run reads the next. Larger ones stream from the remote to the local
+// server, as they come, once the message before is settled.
+const readAhead = 4 << 20
+
+// sender is a deliverer that can leave a message's outcome pending: send
+// gives it the whole message, wait reads the outcome.
+type sender interface {
+	send(m meta, head []byte, body io.Reader, size int64) error
+	wait() error
+}
+
+// deliver puts one message into the local account and records the
+// outcome: delivered, deferred (4xx), failed, or the end of the run. Over
+// LMTP a message of up to readAhead bytes is read whole first, then the
+// outcome of the one sent before it is read, then it is sent, its outcome
+// left for the next message or the end of the batch (settle).
 func (b *batch) deliver(ctx context.Context, m meta, body imap.LiteralReader) error {
 	out, err := b.deliverer(ctx)
 	if err != nil {
 		return err
 	}
 	cr := &cutReader{r: touchReader{body, b.touch}}
-	err = out.deliver(m, b.head(m.uid), cr, body.Size())
+	size := body.Size()
+	if s, ok := out.(sender); ok && size <= readAhead {
+		if cap(b.buf) < int(size) {
+			b.buf = make([]byte, size)
+		}
+		buf := b.buf[:size]
+		_, rerr := io.ReadFull(cr, buf)
+		if err := b.settle(); err != nil {
+			return err
+		}
+		if rerr != nil {
+			return cr.cut(m.uid, size, fmt.Errorf("deliver UID %d: %w", m.uid, rerr))
+		}
+		if b.stop != nil {
+			return nil
+		}
+		if err := s.send(m, b.head(m.uid), bytes.NewReader(buf), size); err != nil {
+			return b.outcome(m, err, nil, size)
+		}
+		b.sent = &m
+		return nil
+	}
+	if err := b.settle(); err != nil || b.stop != nil {
+		return err
+	}
+	return b.outcome(m, out.deliver(m, b.head(m.uid), cr, size), cr, size)
+}
+
+// settle reads the outcome of the message sent last, if it is pending.
+func (b *batch) settle() error {
+	if b.sent == nil {
+		return nil
+	}
+	m := *b.sent
+	b.sent = nil
+	return b.outcome(m, b.out.(sender).wait(), nil, 0)
+}
+
+// outcome records what became of message m. An error that is not the
+// server's refusal leaves the connection, and whether the message arrived,
+// in doubt: the run ends there, its intent open. cr, if the body was
+// streaming (size bytes), tells a cut by the remote from a local failure.
+func (b *batch) outcome(m meta, err error, cr *cutReader, size int64) error {
 	var ref *refusal
 	switch {
 	case err == nil:
 		b.done = append(b.done, ledger.Mapping{RemoteUID: m.uid})
 	case !errors.As(err, &ref):
-		return cr.cut(m.uid, body.Size(), fmt.Errorf("deliver UID %d: %w", m.uid, err))
+		err = fmt.Errorf("deliver UID %d: %w", m.uid, err)
+		if cr != nil {
+			return cr.cut(m.uid, size, err)
+		}
+		return err
 	case ref.account != nil:
 		b.stop = fmt.Errorf("deliver to %s: %w", b.recipient(), err)
 	case ref.temporary:

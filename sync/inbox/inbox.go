@@ -139,7 +139,8 @@ type run struct {
 	uidvalidityChanged bool
 	out                deliverer // opened at the first delivery
 	wd                 *remote.Watchdog
-	cuts               int // reconnections after a message broke the remote connection
+	cuts               int    // reconnections after a message broke the remote connection
+	buf                []byte // a message read ahead (see readAhead)
 }
 
 func (r *run) fail(uid uint32, err error) {
