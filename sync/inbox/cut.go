@@ -16,10 +16,12 @@ import (
 // time it is asked for it (Dovecot does so when a maildir file is shorter
 // than the size its name states). Ending the run there would end every
 // later run at the same message, and no later mail would ever be
-// delivered. The run instead reconnects, fails that message alone (the next
-// run tries it again) and delivers the rest. maxCuts bounds the
-// reconnections of a run, so that a link that keeps dropping still ends it.
-const maxCuts = 5
+// delivered. The run instead reconnects and asks for that message once
+// more, since the link may be at fault rather than the message; when it
+// cuts the connection again, it fails alone (the next run tries it again)
+// and the rest is delivered. maxCuts bounds the reconnections of a run, so
+// that a link that keeps dropping still ends it.
+const maxCuts = 8
 
 // cutError is a remote connection that closed while it sent one message.
 type cutError struct {
@@ -67,7 +69,7 @@ func (c *cutReader) cut(uid uint32, size int64, err error) error {
 
 // metaCut handles a connection lost while fetching a batch's metadata: the
 // message at fault is unknown, so each is asked for again alone; one that
-// cuts the connection again alone fails.
+// cuts the connection twice alone fails.
 func (r *run) metaCut(ctx context.Context, uids []imap.UID, err error) error {
 	var ie *imap.Error
 	if errors.As(err, &ie) {
@@ -76,7 +78,7 @@ func (r *run) metaCut(ctx context.Context, uids []imap.UID, err error) error {
 	if err := r.reconnect(ctx, err); err != nil {
 		return err
 	}
-	if len(uids) == 1 {
+	if len(uids) == 1 && r.cutBefore(uint32(uids[0])) {
 		r.fail(uint32(uids[0]), &cutError{uid: uint32(uids[0]), what: "its flags, date and headers", err: err})
 		return nil
 	}
@@ -90,7 +92,8 @@ func (r *run) metaCut(ctx context.Context, uids []imap.UID, err error) error {
 
 // afterCut commits what the batch delivered before the cut (each delivery
 // was confirmed, and the cut one was aborted before its end), fails the
-// message and delivers the rest of the batch.
+// message if it cut the connection before, and delivers the rest of the
+// batch.
 func (r *run) afterCut(ctx context.Context, id uint64, b *batch, uids []imap.UID, cut *cutError) error {
 	if err := r.reconnect(ctx, cut); err != nil {
 		return err
@@ -99,15 +102,31 @@ func (r *run) afterCut(ctx context.Context, id uint64, b *batch, uids []imap.UID
 		return err
 	}
 	r.sum.Delivered += len(b.done)
-	r.fail(cut.uid, cut)
+	failed := r.cutBefore(cut.uid)
+	if failed {
+		r.fail(cut.uid, cut)
+	}
 	if err := r.markSeen(); err != nil || b.stop != nil {
 		return errors.Join(err, b.stop)
 	}
-	return r.batch(ctx, rest(uids, b.done, cut.uid))
+	return r.batch(ctx, rest(uids, b.done, cut.uid, failed))
 }
 
-func rest(uids []imap.UID, done []ledger.Mapping, cut uint32) []imap.UID {
-	skip := map[uint32]bool{cut: true}
+// cutBefore reports whether the message had already cut the connection in
+// this run, and notes that it has now.
+func (r *run) cutBefore(uid uint32) bool {
+	if r.cutUIDs == nil {
+		r.cutUIDs = map[uint32]bool{}
+	}
+	before := r.cutUIDs[uid]
+	r.cutUIDs[uid] = true
+	return before
+}
+
+// rest is what the batch has left to deliver: the cut message too, unless
+// it failed.
+func rest(uids []imap.UID, done []ledger.Mapping, cut uint32, failed bool) []imap.UID {
+	skip := map[uint32]bool{cut: failed}
 	for _, d := range done {
 		skip[d.RemoteUID] = true
 	}

@@ -139,8 +139,9 @@ type run struct {
 	uidvalidityChanged bool
 	out                deliverer // opened at the first delivery
 	wd                 *remote.Watchdog
-	cuts               int    // reconnections after a message broke the remote connection
-	buf                []byte // a message read ahead (see readAhead)
+	cuts               int             // reconnections after a message broke the remote connection
+	cutUIDs            map[uint32]bool // remote UIDs that broke it
+	buf                []byte          // a message read ahead (see readAhead)
 }
 
 func (r *run) fail(uid uint32, err error) {
