@@ -67,7 +67,7 @@ func (te taskEnv) mirror(ctx context.Context, e *env, t task.Task, o runOptions)
 	}
 	defer done()
 	cfg.DryRun, cfg.Force = o.dryRun, o.force
-	p := newProgress(e)
+	p := newProgress(e, "copied")
 	cfg.Progress = func(m mirror.Progress) { p.update(m.Folder, m.Done, m.Total) }
 	defer p.finish()
 	return mirror.Run(ctx, cfg)

@@ -62,6 +62,9 @@ func (te taskEnv) inbox(ctx context.Context, e *env, t task.Task, dryRun bool) (
 	if t.Sieve {
 		cfg.LMTP = lmtpDialer(te.cfg.Dovecot.LMTP)
 	}
+	p := newProgress(e, "delivered")
+	cfg.Progress = func(done, total int) { p.update(inbox.Folder, done, total) }
+	defer p.finish()
 	return inbox.Run(ctx, cfg)
 }
 

@@ -27,6 +27,7 @@ type progress struct {
 	lines   io.Writer                // plain lines, elsewhere
 	every   time.Duration            // between STATUS= updates or plain lines
 	last    time.Time
+	verb    string // what happens to a message: copied, delivered
 }
 
 type folderProgress struct{ done, total int }
@@ -37,8 +38,8 @@ const plainEvery = 10 * time.Second
 
 // newProgress returns the progress of a run, or nil when nobody watches
 // (a run under the journal without systemd listening).
-func newProgress(e *env) *progress {
-	p := &progress{folders: map[string]folderProgress{}, every: time.Second}
+func newProgress(e *env, verb string) *progress {
+	p := &progress{folders: map[string]folderProgress{}, every: time.Second, verb: verb}
 	switch {
 	case os.Getenv("NOTIFY_SOCKET") != "":
 		p.notify = true
@@ -105,7 +106,7 @@ func (p *progress) sums() (done, total int) {
 }
 
 // status reads "copied 1200 messages; INBOX 900/5000, Sent 300/310": the
-// total, then the folders still being copied.
+// total, then the folders still in progress.
 func (p *progress) status() string {
 	copied, _ := p.sums()
 	var open []string
@@ -115,7 +116,7 @@ func (p *progress) status() string {
 		}
 	}
 	sort.Strings(open)
-	s := fmt.Sprintf("copied %d messages", copied)
+	s := fmt.Sprintf("%s %d messages", p.verb, copied)
 	if len(open) > 0 {
 		s += "; " + strings.Join(open, ", ")
 	}

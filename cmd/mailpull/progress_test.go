@@ -58,3 +58,17 @@ func shellQuote(args ...string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// An INBOX run shows its deliveries the same way.
+func TestSyncInboxPrintsPlainProgress(t *testing.T) {
+	w := newWorld(t)
+	w.remote.Put(t, "INBOX", corpus(30)...)
+	id := w.addTask(t, "--folders", "inbox", "--first-run", "all")
+	code, out, errOut := mailpullRun(t, "--config", w.cfg, "sync", id)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	if !regexp.MustCompile(`(?m)^mailpull: delivered 1 messages; INBOX 1/30$`).MatchString(errOut) {
+		t.Errorf("no progress line on stderr:\n%s", errOut)
+	}
+}

@@ -242,6 +242,9 @@ func (b *batch) outcome(m meta, err error, cr *cutReader, size int64) error {
 	switch {
 	case err == nil:
 		b.done = append(b.done, ledger.Mapping{RemoteUID: m.uid})
+		if b.cfg.Progress != nil {
+			b.cfg.Progress(b.sum.Delivered+len(b.done), b.total)
+		}
 	case !errors.As(err, &ref):
 		err = fmt.Errorf("deliver UID %d: %w", m.uid, err)
 		if cr != nil {

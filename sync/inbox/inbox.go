@@ -53,6 +53,9 @@ type Config struct {
 	DryRun     bool // report what would be delivered, change nothing
 	Log        *slog.Logger
 	Now        func() time.Time // for older-than; default time.Now
+	// Progress, if set, is told after each delivery how many of the run's
+	// new messages have been delivered.
+	Progress func(delivered, total int)
 	// Stall is how long the run may wait on the remote or local IMAP server
 	// without any answer before a watchdog closes the connections (default
 	// 5 minutes): go-imap waits for a reply's first byte without a deadline.
@@ -141,6 +144,7 @@ type run struct {
 	wd                 *remote.Watchdog
 	cuts               int             // reconnections after a message broke the remote connection
 	cutUIDs            map[uint32]bool // remote UIDs that broke it
+	total              int             // new messages this run delivers
 	buf                []byte          // a message read ahead (see readAhead)
 }
 

@@ -42,6 +42,7 @@ func (r *run) work(ctx context.Context) error {
 		r.sum.Delivered = len(todo)
 		return nil
 	}
+	r.total = len(todo)
 	if err := r.deliverAll(ctx, todo); err != nil {
 		return err
 	}
