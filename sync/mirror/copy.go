@@ -84,6 +84,7 @@ type batcher struct {
 	uidvalidity      uint32
 	localUIDValidity uint32
 	total, done      int
+	early            *earlyFetch // the batch's first body FETCH, sent ahead
 }
 
 // copy copies one batch under one intent and returns how many messages of it
@@ -99,13 +100,15 @@ func (b *batcher) copy(uids []imap.UID) (int, error) {
 	if len(metas) == 0 {
 		return omitted, nil // expunged meanwhile, or left out and failed
 	}
-	in, err := b.begin(metas)
-	if err != nil {
-		return 0, err
-	}
 	byUID := make(map[uint32]meta, len(metas))
 	for _, m := range metas {
 		byUID[m.uid] = m
+	}
+	b.fetchEarly(byUID)
+	defer b.dropEarly()
+	in, err := b.begin(metas)
+	if err != nil {
+		return 0, err
 	}
 	mappings, err := b.stream(byUID)
 	var cut *cutError
@@ -195,14 +198,61 @@ type appended struct {
 	cmd *imapclient.AppendCommand
 }
 
+// earlyFetch is a batch's first body FETCH, sent before the batch's intent is
+// recorded: its answer waits in the socket (go-imap reads a literal only as
+// it is consumed) while the ledger writes the intent, so the round trip to
+// the remote overlaps that write. Nothing is appended before the intent is
+// recorded.
+type earlyFetch struct {
+	uids []imap.UID
+	cmd  *imapclient.FetchCommand
+}
+
+// fetchEarly sends the FETCH of the bodies that copyInOrder streams first:
+// the batch's leading run of messages below SpoolAbove.
+func (b *batcher) fetchEarly(want map[uint32]meta) {
+	uids := uidsOf(want)
+	slices.Sort(uids)
+	var run []imap.UID
+	for _, uid := range uids {
+		if want[uint32(uid)].size >= b.cfg.SpoolAbove {
+			break
+		}
+		run = append(run, uid)
+	}
+	if len(run) > 0 {
+		b.early = &earlyFetch{uids: run, cmd: fetchBodies(b.p.remote, run)}
+	}
+}
+
+// dropEarly reads past the answer of an early FETCH that was not used (the
+// intent could not be recorded): the connection stays usable.
+func (b *batcher) dropEarly() {
+	if b.early != nil {
+		b.early.cmd.Close()
+		b.early = nil
+	}
+}
+
+func fetchBodies(rc *imapclient.Client, uids []imap.UID) *imapclient.FetchCommand {
+	return rc.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+}
+
 // fetchAppend streams each body into a local APPEND. The APPENDs are waited
 // for at the end, so that they pipeline.
 func (b *batcher) fetchAppend(want map[uint32]meta, uids []imap.UID) (map[uint32]uint32, error) {
 	if len(uids) == 0 {
 		return map[uint32]uint32{}, nil // an empty UID set is a syntax error
 	}
-	cmd := b.p.remote.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true,
-		BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
+	var cmd *imapclient.FetchCommand
+	if b.early != nil && slices.Equal(b.early.uids, uids) {
+		cmd = b.early.cmd
+		b.early = nil
+	} else {
+		b.dropEarly()
+		cmd = fetchBodies(b.p.remote, uids)
+	}
 	var inflight []appended
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		b.p.touch()

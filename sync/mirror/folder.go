@@ -15,13 +15,29 @@ import (
 )
 
 // copyFolders runs the folders through Connections workers, each with its
-// own pair of connections.
-func (r *run) copyFolders(ctx context.Context, maps []folders.Mapping, sep rune) error {
+// own pair of connections: one of the pairs given (prepare's, and those a
+// first run opened early), or one it opens. The pairs no worker takes are
+// closed.
+func (r *run) copyFolders(ctx context.Context, maps []folders.Mapping, sep rune, pairs []*pair) error {
 	workers := min(r.cfg.Connections, len(maps))
+	var open []*pair
+	for _, p := range pairs {
+		if p != nil {
+			open = append(open, p)
+		}
+	}
+	if len(open) > workers {
+		closePairs(open[workers:])
+		open = open[:workers]
+	}
 	jobs := make(chan folders.Mapping)
 	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
-		go func() { errs <- r.worker(ctx, jobs) }()
+		p := &pair{}
+		if i < len(open) {
+			p = open[i]
+		}
+		go func() { errs <- r.worker(ctx, p, jobs) }()
 	}
 	var first error
 	for _, m := range maps {
@@ -49,8 +65,7 @@ func (r *run) drain(errs chan error, n int, first error) error {
 // worker copies folders until there are none left. A connection failure ends
 // the worker and the run (the next run resumes); a folder's own failure is
 // recorded and the worker goes on.
-func (r *run) worker(ctx context.Context, jobs <-chan folders.Mapping) error {
-	var p pair
+func (r *run) worker(ctx context.Context, p *pair, jobs <-chan folders.Mapping) error {
 	defer p.close()
 	for m := range jobs {
 		if err := p.open(ctx, r.cfg); err != nil {
@@ -58,7 +73,7 @@ func (r *run) worker(ctx context.Context, jobs <-chan folders.Mapping) error {
 			}
 			return interrupted(err) // the servers answered moments ago
 		}
-		if err := r.folder(ctx, &p, m); err != nil {
+		if err := r.folder(ctx, p, m); err != nil {
 			if lost, err := p.lost(err); lost {
 				for range jobs {
 				}
@@ -79,6 +94,14 @@ type pair struct {
 
 func (p *pair) open(ctx context.Context, cfg Config) error {
 	var err error
+	// A pair opened before the worker needed it may have been closed by
+	// its server meanwhile.
+	for _, c := range []**imapclient.Client{&p.remote, &p.local} {
+		if *c != nil && closed(*c) {
+			(*c).Close()
+			*c = nil
+		}
+	}
 	if p.remote == nil {
 		if p.remote, err = cfg.Remote(ctx); err != nil {
 			return err
@@ -183,14 +206,20 @@ func unchanged(prev ledger.FolderState, st *imap.StatusData, local string) bool 
 // not done yet, and with max_messages only among the newest) and how many
 // are done.
 func (r *run) todo(rc *imapclient.Client, name string, uidvalidity uint32) (all, todo []imap.UID, already int, err error) {
-	sel, err := rc.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
+	// The SEARCH goes out with the SELECT, without waiting for its answer:
+	// one round trip instead of two. Should the SELECT fail, the server
+	// answers the SEARCH with an error in no folder, which is dropped.
+	selCmd := rc.Select(name, &imap.SelectOptions{ReadOnly: true})
+	searchCmd := rc.UIDSearch(&imap.SearchCriteria{}, nil)
+	sel, err := selCmd.Wait()
 	if err != nil {
+		_, _ = searchCmd.Wait()
 		return nil, nil, 0, fmt.Errorf("select: %w", err)
 	}
+	found, err := searchCmd.Wait()
 	if sel.UIDValidity != uidvalidity {
 		return nil, nil, 0, fmt.Errorf("UIDVALIDITY changed during the run (%d, then %d)", uidvalidity, sel.UIDValidity)
 	}
-	found, err := rc.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("search: %w", err)
 	}

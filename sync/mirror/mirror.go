@@ -101,12 +101,16 @@ var ErrPartial = errors.New("some messages were not copied")
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	cfg.defaults()
 	r := &run{cfg: cfg, sum: &Summary{}}
-	plan, sep, err := r.prepare(ctx)
+	r.first = r.firstRun()
+	dialing := r.predial(ctx)
+	plan, sep, first, err := r.prepare(ctx)
+	pairs := append([]*pair{first}, dialing.wait()...)
 	if err != nil {
+		closePairs(pairs)
 		return r.sum, err
 	}
 	r.sum.SkippedFolders = plan.Skipped
-	if err := r.copyFolders(ctx, r.changed(plan.Folders), sep); err != nil {
+	if err := r.copyFolders(ctx, r.largestFirst(r.changed(plan.Folders)), sep, pairs); err != nil {
 		return r.sum, err
 	}
 	if err := r.moveToTrash(ctx); err != nil {
@@ -148,6 +152,7 @@ type run struct {
 	listing folders.Listing             // the remote folders, as prepare listed them
 	moves   []pendingMove               // Gmail deletions, run once every folder is copied
 	status  map[string]*imap.StatusData // remote STATUS of each mapped folder, read by prepare
+	first   bool                        // the ledger knew no folder when the run began
 	mu      sync.Mutex
 	sum     *Summary
 }

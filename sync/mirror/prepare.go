@@ -13,35 +13,43 @@ import (
 )
 
 // prepare lists and maps the remote folders, settles what a dead run left
-// open, and creates the local folders.
-func (r *run) prepare(ctx context.Context) (folders.Plan, rune, error) {
+// open, and creates the local folders. It returns its connections, which
+// the first folder worker goes on with rather than logging in again; the
+// caller closes them.
+func (r *run) prepare(ctx context.Context) (folders.Plan, rune, *pair, error) {
 	rc, err := r.cfg.Remote(ctx)
 	if err != nil {
-		return folders.Plan{}, 0, err
+		return folders.Plan{}, 0, nil, err
 	}
-	defer rc.Close()
 	lc, err := r.cfg.Local(ctx)
 	if err != nil {
-		return folders.Plan{}, 0, err
+		rc.Close()
+		return folders.Plan{}, 0, nil, err
 	}
-	defer lc.Close()
 	conns := &pair{remote: rc, local: lc}
+	fail := func(err error) error {
+		_, err = conns.lost(err)
+		conns.close()
+		return err
+	}
 	plan, sep, err := r.plan(rc, lc)
 	if err != nil {
-		_, err = conns.lost(err)
-		return plan, sep, err
+		return plan, sep, nil, fail(err)
 	}
 	if err := r.settle(lc); err != nil {
-		_, err = conns.lost(err)
-		return plan, sep, err
+		return plan, sep, nil, fail(err)
 	}
 	refused, err := r.create(lc, plan.Create)
-	if _, err = conns.lost(err); err != nil {
-		return plan, sep, err
+	if err != nil {
+		return plan, sep, nil, fail(err)
 	}
 	plan = skipRefused(plan, refused, sep)
-	r.status = remoteStatus(rc, plan.Folders)
-	return plan, sep, nil
+	r.status = remoteStatus(rc, plan.Folders, r.first)
+	if conns.broken() {
+		conns.close()
+		conns = nil
+	}
+	return plan, sep, conns, nil
 }
 
 func (r *run) plan(rc, lc *imapclient.Client) (folders.Plan, rune, error) {

@@ -11,9 +11,12 @@ import (
 // remoteStatus reads every mapped folder's STATUS in one pipelined burst on
 // the connection prepare already has, so that an unchanged account costs no
 // further connection: only the folders that changed go to the workers.
-func remoteStatus(rc *imapclient.Client, maps []folders.Mapping) map[string]*imap.StatusData {
+// With sizes (a first run, where every folder is copied anyway, so that
+// the server's cost of adding up the sizes does not weigh on the runs that
+// find nothing new) the workers take the largest folders first.
+func remoteStatus(rc *imapclient.Client, maps []folders.Mapping, sizes bool) map[string]*imap.StatusData {
 	opts := &imap.StatusOptions{UIDNext: true, UIDValidity: true, NumMessages: true,
-		HighestModSeq: rc.Caps().Has(imap.CapCondStore)}
+		HighestModSeq: rc.Caps().Has(imap.CapCondStore), Size: sizes && rc.Caps().Has(imap.CapStatusSize)}
 	list := statuses(rc, opts, maps, func(m folders.Mapping) string { return m.Remote.Name })
 	out := make(map[string]*imap.StatusData, len(maps))
 	for i, m := range maps {
