@@ -259,7 +259,7 @@ func (b *batcher) fetchAppend(want map[uint32]meta, uids []imap.UID) (map[uint32
 		a, err := b.appendOne(msg, want)
 		if err != nil {
 			cmd.Close()
-			return nil, err
+			return nil, b.settleBeforeCut(inflight, err)
 		}
 		if a.cmd != nil {
 			inflight = append(inflight, a)
@@ -269,6 +269,23 @@ func (b *batcher) fetchAppend(want map[uint32]meta, uids []imap.UID) (map[uint32
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
 	return b.wait(inflight)
+}
+
+// settleBeforeCut waits, when the remote cut a body off, for the APPENDs
+// sent whole before it: the local server answers them before it reads the
+// cut one's literal, and the reconnection that follows closes the local
+// connection. Without the wait, the old connection's server process could
+// still be storing them while the new one looks for the batch's copies,
+// and they would be copied again.
+func (b *batcher) settleBeforeCut(inflight []appended, err error) error {
+	var cut *cutError
+	if !errors.As(err, &cut) {
+		return err
+	}
+	for _, a := range inflight {
+		a.cmd.Wait() // its outcome is read back from the local folder
+	}
+	return err
 }
 
 // appendOne reads one FETCH answer: its UID first, then its body, which goes
