@@ -3,68 +3,24 @@ package inbox
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
-// Why a run reconnects after a message breaks the remote connection: a
-// server may be unable to serve one message and close the connection each
-// time it is asked for it (Dovecot does so when a maildir file is shorter
-// than the size its name states). Ending the run there would end every
-// later run at the same message, and no later mail would ever be
-// delivered. The run instead reconnects and asks for that message once
-// more, since the link may be at fault rather than the message; when it
-// cuts the connection again, it fails alone (the next run tries it again)
-// and the rest is delivered. maxCuts bounds the reconnections of a run, so
-// that a link that keeps dropping still ends it.
-const maxCuts = 8
+// What a run does when a message breaks the remote connection is in
+// sync/remote's cut.go; here is how an INBOX run does it.
 
-// cutError is a remote connection that closed while it sent one message.
-type cutError struct {
-	uid  uint32
-	what string
-	err  error
-}
-
-func (e *cutError) Error() string {
-	return fmt.Sprintf("the remote server closed the connection while sending %s: %v", e.what, e.err)
-}
-
-func (e *cutError) Unwrap() error { return e.err }
-
-// cutReader counts a body's bytes and keeps its read error: a delivery that
-// failed on a short or broken body is the remote's cut, not a local failure.
-type cutReader struct {
-	r   io.Reader
-	n   int64
-	eof bool
-	err error
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	switch {
-	case err == io.EOF:
-		c.eof = true
-	case err != nil:
-		c.err = err
-	}
-	return n, err
-}
-
-// cut tells whether a delivery that failed with err was cut off by the
-// remote (a read error, or the literal's end before its size; not a write
-// error that stopped the copy), and says so for the message.
-func (c *cutReader) cut(uid uint32, size int64, err error) error {
-	if c.err == nil && !(c.eof && c.n < size) {
+// cutOr is err as the remote's cut when the body cr read was cut off (a
+// read error, or the literal's end before its size; not a write error that
+// stopped the copy), else err as it is.
+func cutOr(cr *remote.CutReader, uid uint32, size int64, err error) error {
+	if !cr.Cut(size) {
 		return err
 	}
-	return &cutError{uid: uid, err: err, what: fmt.Sprintf("the message (%d of the %d bytes it announced)", c.n, size)}
+	return cr.BodyCut(uid, size, err)
 }
 
 // metaCut handles a connection lost while fetching a batch's metadata: the
@@ -78,8 +34,8 @@ func (r *run) metaCut(ctx context.Context, uids []imap.UID, err error) error {
 	if err := r.reconnect(ctx, err); err != nil {
 		return err
 	}
-	if len(uids) == 1 && r.cutBefore(uint32(uids[0])) {
-		r.fail(uint32(uids[0]), &cutError{uid: uint32(uids[0]), what: "its flags, date and headers", err: err})
+	if len(uids) == 1 && r.cuts.Again(uint32(uids[0])) {
+		r.fail(uint32(uids[0]), &remote.CutError{UID: uint32(uids[0]), What: "its flags, date and headers", Err: err})
 		return nil
 	}
 	for _, uid := range uids {
@@ -94,7 +50,7 @@ func (r *run) metaCut(ctx context.Context, uids []imap.UID, err error) error {
 // was confirmed, and the cut one was aborted before its end), fails the
 // message if it cut the connection before, and delivers the rest of the
 // batch.
-func (r *run) afterCut(ctx context.Context, id uint64, b *batch, uids []imap.UID, cut *cutError) error {
+func (r *run) afterCut(ctx context.Context, id uint64, b *batch, uids []imap.UID, cut *remote.CutError) error {
 	if err := r.reconnect(ctx, cut); err != nil {
 		return err
 	}
@@ -102,25 +58,14 @@ func (r *run) afterCut(ctx context.Context, id uint64, b *batch, uids []imap.UID
 		return err
 	}
 	r.sum.Delivered += len(b.done)
-	failed := r.cutBefore(cut.uid)
+	failed := r.cuts.Again(cut.UID)
 	if failed {
-		r.fail(cut.uid, cut)
+		r.fail(cut.UID, cut)
 	}
 	if err := r.markSeen(); err != nil || b.stop != nil {
 		return errors.Join(err, b.stop)
 	}
-	return r.batch(ctx, rest(uids, b.done, cut.uid, failed))
-}
-
-// cutBefore reports whether the message had already cut the connection in
-// this run, and notes that it has now.
-func (r *run) cutBefore(uid uint32) bool {
-	if r.cutUIDs == nil {
-		r.cutUIDs = map[uint32]bool{}
-	}
-	before := r.cutUIDs[uid]
-	r.cutUIDs[uid] = true
-	return before
+	return r.batch(ctx, rest(uids, b.done, cut.UID, failed))
 }
 
 // rest is what the batch has left to deliver: the cut message too, unless
@@ -146,7 +91,7 @@ func (r *run) reconnect(ctx context.Context, cause error) error {
 	if r.wd != nil && r.wd.Stop() {
 		return cause
 	}
-	if r.cuts++; r.cuts > maxCuts {
+	if !r.cuts.Reconnect() {
 		return cause
 	}
 	r.cfg.Log.Warn("remote connection lost during a message; reconnecting", "err", cause)

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
 // deliverer puts one message into the local account: head (the headers
@@ -66,7 +67,7 @@ func (r *run) batch(ctx context.Context, uids []imap.UID) error {
 	for _, m := range metas {
 		b.want[m.uid] = m
 	}
-	var cut *cutError
+	var cut *remote.CutError
 	if err := b.stream(ctx); errors.As(err, &cut) {
 		return r.afterCut(ctx, id, b, uids, cut)
 	} else if err != nil {
@@ -194,7 +195,7 @@ func (b *batch) deliver(ctx context.Context, m meta, body imap.LiteralReader) er
 	if err != nil {
 		return err
 	}
-	cr := &cutReader{r: touchReader{body, b.touch}}
+	cr := &remote.CutReader{R: touchReader{body, b.touch}}
 	size := body.Size()
 	if s, ok := out.(sender); ok && size <= readAhead {
 		if cap(b.buf) < int(size) {
@@ -206,7 +207,7 @@ func (b *batch) deliver(ctx context.Context, m meta, body imap.LiteralReader) er
 			return err
 		}
 		if rerr != nil {
-			return cr.cut(m.uid, size, fmt.Errorf("deliver UID %d: %w", m.uid, rerr))
+			return cutOr(cr, m.uid, size, fmt.Errorf("deliver UID %d: %w", m.uid, rerr))
 		}
 		if b.stop != nil {
 			return nil
@@ -237,7 +238,7 @@ func (b *batch) settle() error {
 // server's refusal leaves the connection, and whether the message arrived,
 // in doubt: the run ends there, its intent open. cr, if the body was
 // streaming (size bytes), tells a cut by the remote from a local failure.
-func (b *batch) outcome(m meta, err error, cr *cutReader, size int64) error {
+func (b *batch) outcome(m meta, err error, cr *remote.CutReader, size int64) error {
 	var ref *refusal
 	switch {
 	case err == nil:
@@ -248,7 +249,7 @@ func (b *batch) outcome(m meta, err error, cr *cutReader, size int64) error {
 	case !errors.As(err, &ref):
 		err = fmt.Errorf("deliver UID %d: %w", m.uid, err)
 		if cr != nil {
-			return cr.cut(m.uid, size, err)
+			return cutOr(cr, m.uid, size, err)
 		}
 		return err
 	case ref.account != nil:

@@ -142,10 +142,9 @@ type run struct {
 	uidvalidityChanged bool
 	out                deliverer // opened at the first delivery
 	wd                 *remote.Watchdog
-	cuts               int             // reconnections after a message broke the remote connection
-	cutUIDs            map[uint32]bool // remote UIDs that broke it
-	total              int             // new messages this run delivers
-	buf                []byte          // a message read ahead (see readAhead)
+	cuts               remote.Cuts // reconnections after a message broke the remote connection
+	total              int         // new messages this run delivers
+	buf                []byte      // a message read ahead (see readAhead)
 }
 
 func (r *run) fail(uid uint32, err error) {

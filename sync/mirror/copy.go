@@ -13,6 +13,7 @@ import (
 
 	"github.com/mailpull/mailpull/sync/folders"
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
 // copyFolder copies todo in batches; once every message is local it records
@@ -76,8 +77,7 @@ func deref(p *uint32) uint32 {
 type batcher struct {
 	*run
 	ctx              context.Context
-	cuts             int             // reconnections after a message broke the remote connection
-	cutUIDs          map[uint32]bool // remote UIDs that broke it
+	cuts             remote.Cuts     // reconnections after a message broke the remote connection
 	refused          map[uint32]bool // remote UIDs the local server refused
 	p                *pair
 	m                folders.Mapping
@@ -111,7 +111,7 @@ func (b *batcher) copy(uids []imap.UID) (int, error) {
 		return 0, err
 	}
 	mappings, err := b.stream(byUID)
-	var cut *cutError
+	var cut *remote.CutError
 	if errors.As(err, &cut) {
 		return b.afterCut(in, uids, cut)
 	}
@@ -278,7 +278,7 @@ func (b *batcher) fetchAppend(want map[uint32]meta, uids []imap.UID) (map[uint32
 // still be storing them while the new one looks for the batch's copies,
 // and they would be copied again.
 func (b *batcher) settleBeforeCut(inflight []appended, err error) error {
-	var cut *cutError
+	var cut *remote.CutError
 	if !errors.As(err, &cut) {
 		return err
 	}
@@ -310,10 +310,10 @@ func (b *batcher) appendOne(msg *imapclient.FetchMessageData, want map[uint32]me
 
 func (b *batcher) append(m meta, body io.Reader, size int64) (*imapclient.AppendCommand, error) {
 	cmd := b.p.local.Append(b.m.Local, size, &imap.AppendOptions{Flags: m.flags, Time: m.date})
-	cr := &cutReader{r: body}
+	cr := &remote.CutReader{R: body}
 	n, err := io.Copy(cmd, cr)
-	if cr.err != nil || (err == nil && n < size) {
-		return nil, bodyCut(m.uid, cr, size) // the APPEND is left unfinished: reconnect drops it
+	if cr.Cut(size) {
+		return nil, cr.BodyCut(m.uid, size, cr.Err) // the APPEND is left unfinished: reconnect drops it
 	}
 	if cerr := cmd.Close(); err == nil {
 		err = cerr

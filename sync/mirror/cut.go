@@ -3,63 +3,15 @@ package mirror
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailpull/mailpull/sync/ledger"
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
-// Why a run reconnects after a message breaks the remote connection: a
-// server may be unable to serve one message, and close the connection each
-// time it is asked for it (Dovecot does so when a maildir file is shorter
-// than the size its name states, for its headers and for its body). Ending
-// the run there would end every later run at the same message, and nothing
-// after it would ever be copied. The run instead reconnects and asks for
-// that message once more, since the link may be at fault rather than the
-// message; when it cuts the connection again, it fails alone and the rest is
-// copied. maxCuts bounds the reconnections of a folder, so that a link that
-// keeps dropping still ends the run.
-const maxCuts = 8
-
-// cutError is a remote connection that closed while it sent one message.
-type cutError struct {
-	uid  uint32
-	what string
-	err  error
-}
-
-func (e *cutError) Error() string {
-	if e.err == nil { // the literal ended early, without an error
-		return "the remote server closed the connection while sending " + e.what
-	}
-	return fmt.Sprintf("the remote server closed the connection while sending %s: %v", e.what, e.err)
-}
-
-func (e *cutError) Unwrap() error { return e.err }
-
-// cutReader keeps the error of a body's read, which tells a remote cut from
-// a local failure while the body streams into an APPEND.
-type cutReader struct {
-	r   io.Reader
-	n   int64
-	err error
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if err != nil && err != io.EOF {
-		c.err = err
-	}
-	return n, err
-}
-
-// bodyCut is the error of an APPEND whose body the remote cut off.
-func bodyCut(uid uint32, r *cutReader, size int64) error {
-	return &cutError{uid: uid, err: r.err,
-		what: fmt.Sprintf("the message (%d of the %d bytes it announced)", r.n, size)}
-}
+// What a run does when a message breaks the remote connection is in
+// sync/remote's cut.go; here is how a folder's batcher does it.
 
 // metaCut handles a remote connection lost while fetching a batch's
 // flags, dates and headers: the message at fault is unknown, so each is
@@ -71,8 +23,8 @@ func (b *batcher) metaCut(uids []imap.UID, err error) (int, error) {
 	if err := b.reconnect(err); err != nil {
 		return 0, err
 	}
-	if len(uids) == 1 && b.cutBefore(uint32(uids[0])) {
-		b.fail(b.m.Remote.Name, uint32(uids[0]), &cutError{uid: uint32(uids[0]), what: "its flags, date and headers", err: err})
+	if len(uids) == 1 && b.cuts.Again(uint32(uids[0])) {
+		b.fail(b.m.Remote.Name, uint32(uids[0]), &remote.CutError{UID: uint32(uids[0]), What: "its flags, date and headers", Err: err})
 		return 1, nil
 	}
 	failed := 0
@@ -89,7 +41,7 @@ func (b *batcher) metaCut(uids []imap.UID, err error) (int, error) {
 // afterCut settles the batch whose stream a message cut off: it finds the
 // copies that arrived before the cut, fails that message if it cut the
 // connection before, and copies the rest of the batch, in order.
-func (b *batcher) afterCut(in ledger.Intent, uids []imap.UID, cut *cutError) (int, error) {
+func (b *batcher) afterCut(in ledger.Intent, uids []imap.UID, cut *remote.CutError) (int, error) {
 	if err := b.reconnect(cut); err != nil {
 		return 0, err
 	}
@@ -109,9 +61,9 @@ func (b *batcher) afterCut(in ledger.Intent, uids []imap.UID, cut *cutError) (in
 		done[f.RemoteUID] = true
 	}
 	failed := 0
-	if b.cutBefore(cut.uid) {
-		b.fail(b.m.Remote.Name, cut.uid, cut)
-		done[cut.uid], failed = true, 1
+	if b.cuts.Again(cut.UID) {
+		b.fail(b.m.Remote.Name, cut.UID, cut)
+		done[cut.UID], failed = true, 1
 	}
 	var rest []imap.UID
 	for _, u := range uids {
@@ -123,17 +75,6 @@ func (b *batcher) afterCut(in ledger.Intent, uids []imap.UID, cut *cutError) (in
 	return n + failed, err
 }
 
-// cutBefore reports whether the message had already cut the connection in
-// this run, and notes that it has now.
-func (b *batcher) cutBefore(uid uint32) bool {
-	if b.cutUIDs == nil {
-		b.cutUIDs = map[uint32]bool{}
-	}
-	before := b.cutUIDs[uid]
-	b.cutUIDs[uid] = true
-	return before
-}
-
 // reconnect replaces the worker's connections and selects the folder
 // again on both sides.
 // A server that stalled is not a message at fault: when the watchdog closed
@@ -142,7 +83,7 @@ func (b *batcher) reconnect(cause error) error {
 	if b.p.wd != nil && b.p.wd.Stop() {
 		return cause
 	}
-	if b.cuts++; b.cuts > maxCuts {
+	if !b.cuts.Reconnect() {
 		return interrupted(cause)
 	}
 	b.cfg.Log.Warn("remote connection lost during a message; reconnecting", "folder", b.m.Remote.Name, "err", cause)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailpull/mailpull/sync/remote"
 )
 
 // copyInOrder copies the batch in UID order, so that the local folder
@@ -116,10 +118,10 @@ func copyRange(msg *imapclient.FetchMessageData, uid uint32, offset int64, w io.
 			got = uint32(it.UID)
 		case imapclient.FetchItemDataBodySection:
 			if got == uid && it.Literal != nil {
-				cr := &cutReader{r: it.Literal}
+				cr := &remote.CutReader{R: it.Literal}
 				n, err := io.Copy(w, cr)
-				if cr.err != nil || (err == nil && n < it.Literal.Size()) {
-					err = &cutError{uid: uid, what: fmt.Sprintf("the range from byte %d of the message", offset), err: cr.err}
+				if cr.Cut(it.Literal.Size()) {
+					err = &remote.CutError{UID: uid, What: fmt.Sprintf("the range from byte %d of the message", offset), Err: cr.Err}
 				}
 				return n, err
 			}
