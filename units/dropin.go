@@ -3,16 +3,11 @@ package units
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/coreos/go-systemd/v22/unit"
-
-	"github.com/mailpull/mailpull/internal/atomicfile"
 )
 
 // CredentialDropIn renders a drop-in of the template mailpull-sync@.service
@@ -45,14 +40,8 @@ func (m *Manager) AddCredential(ctx context.Context, name, path string) error {
 	if err != nil {
 		return fmt.Errorf("credential %s: %w", name, err)
 	}
-	file := m.DropInPath(name)
-	if old, err := os.ReadFile(file); err == nil && bytes.Equal(old, data) {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(file, data, 0o644); err != nil {
+	changed, err := putFile(m.DropInPath(name), data)
+	if err != nil || !changed {
 		return err
 	}
 	return m.Conn.ReloadContext(ctx)
@@ -64,7 +53,7 @@ func (m *Manager) RemoveCredential(ctx context.Context, name string) error {
 	if !generated(file) {
 		return nil
 	}
-	if err := os.Remove(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeDropIn(file); err != nil {
 		return err
 	}
 	return m.Conn.ReloadContext(ctx)

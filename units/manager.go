@@ -173,20 +173,12 @@ func (m *Manager) writeTimers(tasks []task.Task) (map[string]bool, error) {
 		if err != nil {
 			return changed, fmt.Errorf("task %s: %w", t.ID, err)
 		}
-		path := filepath.Join(m.Dir, TimerName(t.ID))
-		old, err := os.ReadFile(path)
-		switch {
-		case data == nil && err == nil:
-			changed[t.ID] = true
-			err = os.Remove(path)
-		case data != nil && (err != nil || !bytes.Equal(old, data)):
-			changed[t.ID] = true
-			err = atomicfile.Write(path, data, 0o644)
-		default:
-			err = nil
-		}
+		timer, err := putFile(filepath.Join(m.Dir, TimerName(t.ID)), data)
 		if err != nil {
 			return changed, fmt.Errorf("task %s: timer: %w", t.ID, err)
+		}
+		if timer {
+			changed[t.ID] = true
 		}
 		dropIn, err := m.writeDropIn(t)
 		if err != nil {
@@ -207,10 +199,20 @@ func (m *Manager) writeDropIn(t task.Task) (bool, error) {
 		return false, err
 	}
 	path := TaskDropInPath(m.Dir, t.ID)
+	changed, err := putFile(path, data)
+	if changed && err == nil && data == nil {
+		err = removeDropIn(path) // its directory, now empty
+	}
+	return changed, err
+}
+
+// putFile makes path hold data, or removes it when data is nil, and
+// reports whether that changed anything.
+func putFile(path string, data []byte) (bool, error) {
 	old, err := os.ReadFile(path)
 	switch {
 	case data == nil && err == nil:
-		return true, removeDropIn(path)
+		return true, os.Remove(path)
 	case data == nil || (err == nil && bytes.Equal(old, data)):
 		return false, nil
 	}
