@@ -22,6 +22,8 @@ import (
 type progress struct {
 	mu      sync.Mutex
 	folders map[string]folderProgress
+	done    int                      // the folders' done, added up as they change
+	total   int                      // and their totals
 	notify  bool                     // systemd listens (NOTIFY_SOCKET)
 	bar     *progressbar.ProgressBar // on a terminal
 	lines   io.Writer                // plain lines, elsewhere
@@ -68,12 +70,14 @@ func (p *progress) update(folder string, done, total int) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	old := p.folders[folder]
+	p.done += done - old.done
+	p.total += total - old.total
 	p.folders[folder] = folderProgress{done, total}
 	if p.bar != nil {
-		copied, all := p.sums()
-		p.bar.ChangeMax(all)
+		p.bar.ChangeMax(p.total)
 		p.bar.Describe(folder)
-		_ = p.bar.Set(copied)
+		_ = p.bar.Set(p.done)
 		return
 	}
 	if time.Since(p.last) < p.every {
@@ -97,18 +101,9 @@ func (p *progress) finish() {
 	_ = p.bar.Finish()
 }
 
-func (p *progress) sums() (done, total int) {
-	for _, f := range p.folders {
-		done += f.done
-		total += f.total
-	}
-	return done, total
-}
-
 // status reads "copied 1200 messages; INBOX 900/5000, Sent 300/310": the
 // total, then the folders still in progress.
 func (p *progress) status() string {
-	copied, _ := p.sums()
 	var open []string
 	for name, f := range p.folders {
 		if f.done < f.total {
@@ -116,7 +111,7 @@ func (p *progress) status() string {
 		}
 	}
 	sort.Strings(open)
-	s := fmt.Sprintf("%s %d messages", p.verb, copied)
+	s := fmt.Sprintf("%s %d messages", p.verb, p.done)
 	if len(open) > 0 {
 		s += "; " + strings.Join(open, ", ")
 	}
